@@ -1,0 +1,3 @@
+"""pyvision: a self-hosted image-recognition service."""
+
+__version__ = "0.2.0"

@@ -1,0 +1,5 @@
+import sys
+
+from pyvision.cli import main
+
+sys.exit(main())

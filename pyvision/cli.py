@@ -1,0 +1,155 @@
+"""The ``pyvision`` command.
+
+Engine commands (classify, eval, bench) never import Django; service commands (run,
+worker, manage) do.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyvision", description="Self-hosted image recognition.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    classify = commands.add_parser("classify", help="recognise image files or folders")
+    classify.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    add_model_arguments(classify)
+    classify.add_argument("--top", type=int, default=5, help="how many classes to show (default 5)")
+    classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.set_defaults(handler=classify_command)
+
+    evaluate = commands.add_parser("eval", help="top-1 and top-5 accuracy on images named <wnid>_*.<ext>")
+    evaluate.add_argument("folder", type=Path, metavar="DIR")
+    add_model_arguments(evaluate)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=eval_command)
+
+    bench = commands.add_parser("bench", help="engine latency, throughput and memory")
+    add_model_arguments(bench)
+    bench.add_argument("--image", type=Path, help="a JPEG to time decoding with (default: a generated 1.6 MP photo)")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=bench_command)
+
+    run = commands.add_parser("run", help="the web server and a recognition worker (embedded mode)")
+    run.set_defaults(handler=lambda args: service().run_all())
+
+    worker = commands.add_parser("worker", help="a recognition worker")
+    worker.add_argument("--concurrency", type=int, help="recognitions at once (default PYVISION_WORKER_CONCURRENCY)")
+    worker.set_defaults(handler=lambda args: service().run_worker(args.concurrency))
+
+    manage = commands.add_parser("manage", help="Django's management commands", add_help=False)
+    manage.add_argument("arguments", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=lambda args: service().manage(args.arguments))
+
+    args = parser.parse_args(argv)
+    return args.handler(args) or 0
+
+
+def service():
+    from pyvision import service
+
+    return service
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    from pyvision.engine.registry import DEFAULT_MODEL, MODELS
+
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS), help=f"default {DEFAULT_MODEL}")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("PYVISION_ENGINE_THREADS", "1")),
+                        help="onnxruntime threads per inference (default PYVISION_ENGINE_THREADS or 1)")
+
+
+def load_classifier(args):
+    from pyvision.engine import Classifier
+
+    return Classifier(args.model, threads=args.threads)
+
+
+def image_files(paths: list[Path]) -> list[Path]:
+    from pyvision.engine.evaluate import IMAGE_SUFFIXES
+
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def classify_command(args) -> int:
+    from pyvision.engine import ImageError
+
+    if not 1 <= args.top <= 1000:
+        sys.exit("pyvision classify: --top must be between 1 and 1000")
+    classifier = load_classifier(args)
+    files = image_files(args.paths)
+    failures = 0
+    for path in tqdm(files, disable=len(files) < 2, unit="img", file=sys.stderr):
+        try:
+            predictions = classifier.recognize(path.read_bytes(), args.top).predictions
+        except ImageError as exc:
+            failures += 1
+            report_failure(args, path, exc.code, exc.message)
+            continue
+        except OSError as exc:
+            failures += 1
+            report_failure(args, path, "unreadable_file", exc.strerror or str(exc))
+            continue
+        if args.json:
+            print(json.dumps({"path": str(path), "predictions": [
+                {"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)} for p in predictions
+            ]}, ensure_ascii=False))
+        else:
+            tqdm.write(f"{path}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in predictions))
+    return 1 if failures else 0
+
+
+def report_failure(args, path: Path, code: str, message: str) -> None:
+    if args.json:
+        print(json.dumps({"path": str(path), "error": {"code": code, "message": message}}, ensure_ascii=False))
+    else:
+        tqdm.write(f"{path}: error {code}: {message}", file=sys.stderr)
+
+
+def eval_command(args) -> int:
+    from pyvision.engine.evaluate import evaluate, labelled_images
+
+    if not args.folder.is_dir():
+        sys.exit(f"pyvision eval: {args.folder} is not a folder")
+    classifier = load_classifier(args)
+    with tqdm(total=len(labelled_images(args.folder)), unit="img", file=sys.stderr, disable=args.json) as bar:
+        result = evaluate(classifier, args.folder, progress=bar.update)
+    if args.json:
+        print(json.dumps({"model": result.model, "n": result.n, "top1": result.top1, "top5": result.top5}))
+    else:
+        print(f"{result.model}: top-1 {result.top1:.1%}, top-5 {result.top5:.1%}, n={result.n}"
+              + (f" ({result.failed} could not be read)" if result.failed else ""))
+    return 0
+
+
+def bench_command(args) -> int:
+    from pyvision.engine import benchmark
+
+    result = benchmark.run(load_classifier(args), jpeg=args.image.read_bytes() if args.image else None)
+    if args.json:
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in dataclasses.asdict(result).items()}))
+    else:
+        print(f"model {result.model} ({result.threads} thread{'s' if result.threads > 1 else ''})\n"
+              f"  single image    p50 {result.single_ms_p50:.2f} ms, p95 {result.single_ms_p95:.2f} ms\n"
+              f"  batch of {result.batch_size}     {result.batch_img_per_s:.0f} img/s\n"
+              f"  decode+prep     p50 {result.decode_ms_p50:.2f} ms ({result.decode_megapixels} MP JPEG)\n"
+              f"  whole image     p50 {result.recognize_ms_p50:.2f} ms\n"
+              f"  peak RSS        {result.peak_rss_mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

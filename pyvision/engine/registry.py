@@ -1,0 +1,67 @@
+"""The models the engine can run, and where their verified files are."""
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+MODELS_DIR = Path(__file__).parent / "models"
+
+
+class ModelIntegrityError(RuntimeError):
+    """A model file is missing or is not the file that was built and committed."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    filename: str
+    input_size: int
+    description: str
+
+    @property
+    def path(self) -> Path:
+        return MODELS_DIR / self.filename
+
+
+MODELS = {
+    "lite0": ModelSpec("lite0", "efficientnet-lite0-int8.onnx", 224, "EfficientNet-Lite0, int8: fast"),
+    "lite2": ModelSpec("lite2", "efficientnet-lite2-int8.onnx", 260, "EfficientNet-Lite2, int8: more accurate"),
+}
+DEFAULT_MODEL = "lite0"
+
+# The float model the int8 one was quantised from, kept to check that quantisation
+# did not change what the model sees. Not offered to users.
+REFERENCE_MODEL = ModelSpec("lite0-fp32", "efficientnet-lite0-fp32.onnx", 224, "EfficientNet-Lite0, float32 reference")
+
+
+def get_spec(name: str) -> ModelSpec:
+    if name == REFERENCE_MODEL.name:
+        return REFERENCE_MODEL
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"Unknown model {name!r}; choose one of: {', '.join(MODELS)}.") from None
+
+
+@cache
+def expected_sha256() -> dict[str, str]:
+    sums = {}
+    for line in (MODELS_DIR / "SHA256SUMS").read_text().splitlines():
+        if line.strip():
+            digest, filename = line.split(maxsplit=1)
+            sums[filename.lstrip("*")] = digest
+    return sums
+
+
+def read_verified(spec: ModelSpec) -> bytes:
+    """The model file's bytes, after checking them against SHA256SUMS."""
+    try:
+        data = spec.path.read_bytes()
+    except FileNotFoundError:
+        raise ModelIntegrityError(f"Model file {spec.path} is missing; run `make models`.") from None
+    expected = expected_sha256().get(spec.filename)
+    actual = hashlib.sha256(data).hexdigest()
+    if expected != actual:
+        raise ModelIntegrityError(f"Model file {spec.path} has sha256 {actual}, expected {expected}.")
+    return data

@@ -1,0 +1,31 @@
+"""Who may see what: every image belongs to a user or to one anonymous session."""
+
+from django.http import HttpRequest
+
+from .models import Image, Recognition
+
+
+def session_key(request: HttpRequest) -> str:
+    """The browser session's key, creating the session if there is none yet."""
+    if not request.session.session_key:
+        request.session.save()
+    return request.session.session_key
+
+
+def owner_fields(request: HttpRequest) -> dict:
+    """The fields that make a new image belong to whoever sent the request."""
+    if request.user.is_authenticated:
+        return {"owner": request.user}
+    return {"session_key": session_key(request)}
+
+
+def own_images(request: HttpRequest):
+    if request.user.is_authenticated:
+        return Image.objects.filter(owner=request.user)
+    if not request.session.session_key:
+        return Image.objects.none()
+    return Image.objects.filter(owner=None, session_key=request.session.session_key)
+
+
+def own_recognitions(request: HttpRequest):
+    return Recognition.objects.filter(image__in=own_images(request))

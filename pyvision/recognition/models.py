@@ -1,0 +1,85 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from pyvision.synsets.models import Synset
+
+
+def stored_name(instance, filename: str) -> str:
+    # The user's filename is never used on disk or in storage: it could hold path
+    # separators, be 10,000 characters long, or reveal something.
+    return f"images/{instance.created_at:%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Image(models.Model):
+    """An uploaded photo. Private to its owner (a user, or an anonymous session)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="images")
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    file = models.FileField(upload_to=stored_name, max_length=200)
+    original_name = models.CharField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField()
+    note = models.TextField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name or str(self.id)
+
+
+class Recognition(models.Model):
+    """One run of one model over one image, from queued to done or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="recognitions")
+    model = models.CharField(max_length=32)
+    top_k = models.PositiveSmallIntegerField(default=5)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    queue_ms = models.FloatField(null=True, blank=True)
+    decode_ms = models.FloatField(null=True, blank=True)
+    inference_ms = models.FloatField(null=True, blank=True)
+    total_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.model} on {self.image_id}: {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class Prediction(models.Model):
+    """One of a recognition's top-k classes."""
+
+    recognition = models.ForeignKey(Recognition, on_delete=models.CASCADE, related_name="predictions")
+    rank = models.PositiveSmallIntegerField()
+    synset = models.ForeignKey(Synset, on_delete=models.PROTECT, related_name="predictions")
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["rank"]
+        constraints = [models.UniqueConstraint(fields=["recognition", "rank"], name="one_prediction_per_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.rank}. {self.synset.wnid} {self.score:.3f}"

@@ -1,0 +1,31 @@
+import logging
+from datetime import timedelta
+
+from celery.signals import worker_ready
+from django.conf import settings
+
+from pyvision.celery import app
+
+from . import pipeline
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 30
+
+
+@app.task(ignore_result=True)
+def recognize(recognition_id: str) -> None:
+    pipeline.run(recognition_id)
+
+
+@worker_ready.connect
+def recover_and_sweep(sender, **kwargs):
+    """Pick up what was left unfinished, now and then every little while.
+
+    In embedded mode this worker is the only one, so whatever is running now was
+    interrupted by a crash: it is taken again at once. With several workers, only what
+    has been running longer than PYVISION_STALE_SECONDS is presumed lost.
+    """
+    stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
+    pipeline.requeue_unfinished(timedelta(0) if settings.EMBEDDED_BROKER else stale)
+    sender.timer.call_repeatedly(SWEEP_INTERVAL_SECONDS, pipeline.requeue_unfinished, (stale,))

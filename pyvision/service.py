@@ -1,0 +1,101 @@
+"""Starting the service: the web server, the recognition worker, Django's commands."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+log = logging.getLogger("pyvision.service")
+
+# A worker that dies is started again, but not in a tight loop if it dies at once.
+RESTART_DELAY_SECONDS = 1.0
+
+
+def setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    import django
+
+    django.setup()
+
+
+def manage(arguments: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["pyvision manage", *arguments])
+    return 0
+
+
+def prepare() -> None:
+    """Bring a new or old data folder up to date: schema, synsets, static files."""
+    setup_django()
+    from django.core.management import call_command
+
+    from pyvision.synsets.models import Synset
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if Synset.objects.count() != 1000:
+        call_command("load_synsets")
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def run_worker(concurrency: int | None = None) -> int:
+    setup_django()
+    from django.conf import settings
+
+    from pyvision.celery import app
+
+    app.worker_main([
+        "worker",
+        "--pool", settings.WORKER_POOL,
+        "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
+        "--without-mingle", "--without-gossip",
+        "--loglevel", settings.LOG_LEVEL,
+    ])
+    return 0
+
+
+def run_all() -> int:
+    """``make run``: the web server and one worker, until Ctrl-C or SIGTERM."""
+    prepare()
+    from django.conf import settings
+
+    bind = f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+    web = subprocess.Popen([
+        sys.executable, "-m", "gunicorn", "pyvision.wsgi",
+        "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
+        "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
+    ])
+    worker = start_worker()
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    print(f"pyvision is serving on http://{bind}/ (Ctrl-C stops it)", flush=True)
+    try:
+        while not stopping and web.poll() is None:
+            if worker.poll() is not None:
+                log.warning("the worker exited with %s; starting it again", worker.returncode)
+                time.sleep(RESTART_DELAY_SECONDS)
+                worker = start_worker()
+            time.sleep(0.2)
+    finally:
+        for process in (web, worker):
+            if process.poll() is None:
+                process.terminate()
+        for process in (web, worker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0 if stopping else (web.returncode or 1)
+
+
+def start_worker() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pyvision", "worker"])

