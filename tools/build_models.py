@@ -84,7 +84,8 @@ def calibration_photos() -> list[tuple[str, Image.Image]]:
         "hubble_deep_field", "retina", "immunohistochemistry",
     ]  # fmt: skip
     photos = [(name, Image.fromarray(getattr(data, name)())) for name in skimage_names]
-    photos += [(name, Image.fromarray(load_sample_image(name))) for name in ["china.jpg", "flower.jpg"]]
+    for name in ["china.jpg", "flower.jpg"]:
+        photos.append((name, Image.fromarray(load_sample_image(name))))
     with get_sample_data("grace_hopper.jpg") as f:
         photos.append(("grace_hopper.jpg", Image.open(f).convert("RGB")))
     return photos
@@ -144,7 +145,8 @@ def build(name, weights, size, keep_fp32, photos, tmp: Path) -> list[Path]:
         sys.exit(f"{name}: the ONNX export disagrees with torch")
     check_top1("fp32", fp32_logits, names)
 
-    # Shape inference and graph fusions (Conv+BN, ...) first, so that every Conv gets quantized.
+    # Folds the exporter's "SAME" padding subgraphs (Pad fed by Slice/Concat/...) into the
+    # Convs and infers shapes, so the quantizer sees a plain Conv/Clip/Add graph.
     prepared = tmp / f"{name}-prepared.onnx"
     quant_pre_process(str(fp32), str(prepared))
     int8 = MODELS_DIR / f"{name}-int8.onnx"
@@ -175,9 +177,9 @@ def write_sha256sums(paths: list[Path]) -> None:
 
 
 def main() -> None:
-    # The legacy exporter is chosen on purpose (see build()), and the Slice ops it cannot
-    # fold are the padding's, which quant_pre_process folds later: both warnings are noise.
-    warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export")
+    # The legacy exporter is chosen on purpose, and the Slice ops it cannot fold belong to
+    # the padding, which quant_pre_process folds: both warnings are noise here.
+    warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX")
     warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
     started = time.perf_counter()
     MODELS_DIR.mkdir(parents=True, exist_ok=True)

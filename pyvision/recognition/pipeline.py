@@ -34,16 +34,17 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
         image.file.save("upload", upload, save=False)
         image.save()
         recognition = Recognition.objects.create(image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k)
-        enqueue(recognition)
+        enqueue(recognition.pk)
     return recognition
 
 
-def enqueue(recognition: Recognition) -> None:
+def enqueue(recognition_id) -> None:
+    """Send the recognition to the workers once the current transaction commits."""
     from .tasks import recognize
 
     # robust: if the broker is down the upload is still accepted; the workers' sweep
     # (requeue_unfinished) enqueues it again once the broker is back.
-    transaction.on_commit(lambda: recognize.delay(str(recognition.pk)), robust=True)
+    transaction.on_commit(lambda: recognize.delay(str(recognition_id)), robust=True)
 
 
 _classifiers: dict[str, Classifier] = {}
@@ -134,10 +135,8 @@ def requeue_unfinished(older_than: timedelta) -> int:
         status=Recognition.Status.QUEUED
     )
     stale = list(Recognition.objects.filter(status=Recognition.Status.QUEUED, created_at__lte=cutoff).values_list("pk", flat=True))
-    from .tasks import recognize
-
     for pk in stale:
-        recognize.delay(str(pk))
+        enqueue(pk)
     if stale:
         log.info("requeued %d unfinished recognitions", len(stale))
     return len(stale)

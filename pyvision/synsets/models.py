@@ -1,4 +1,9 @@
+import re
+
 from django.db import models
+
+# Synonyms are separated by commas: Latin, full-width (Chinese) or Arabic.
+SYNONYM_SEPARATOR = re.compile(r"\s*[,，،]\s*")
 
 
 class Synset(models.Model):
@@ -23,4 +28,4 @@ class Synset(models.Model):
 
     def label(self, language: str = "en") -> str:
         """The first synonym: the name shown to people."""
-        return self.name(language).split(",")[0].strip()
+        return SYNONYM_SEPARATOR.split(self.name(language).strip())[0]

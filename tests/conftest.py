@@ -1,0 +1,27 @@
+"""Shared test material: open-licence photos and the ImageNet samples in ../shared."""
+
+from pathlib import Path
+
+import pytest
+import skimage
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGENET_DEV = REPO.parent / "shared" / "data" / "imagenet-dev"
+SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def photo():
+    """Bytes of one of scikit-image's bundled photos (BSD licence), by file name."""
+
+    def read(name: str) -> bytes:
+        return (SKIMAGE_DATA / name).read_bytes()
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def imagenet_dev() -> Path:
+    if not IMAGENET_DEV.is_dir():
+        pytest.skip(f"{IMAGENET_DEV} is not here: the ImageNet samples live beside the checkout, never in it")
+    return IMAGENET_DEV

@@ -1,0 +1,94 @@
+"""`pyvision run` started for real, in a folder of its own, driven over HTTP."""
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+CARD_STATUS = re.compile(r'class="card status-(\w+)"')
+ERROR_CODE = re.compile(r'class="error" role="alert"><code>(\w+)</code>')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveService:
+    def __init__(self, data_dir: Path, **environment: str):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(data_dir.parent / f"{data_dir.name}.log", "wb")
+        env = {**os.environ, "PYVISION_DATA_DIR": str(data_dir), "PORT": str(self.port), **environment}
+        self.process = subprocess.Popen([sys.executable, "-m", "pyvision", "run"], env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.http = requests.Session()
+        self._wait_until_serving()
+
+    def _wait_until_serving(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"pyvision run exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if self.http.get(self.url + "/", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"pyvision run did not serve within {timeout} s; see {self.log.name}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self.log.close()
+
+    def upload(self, name: str, data: bytes, model: str = "lite0") -> str:
+        """Upload through the page's form, as a browser without JavaScript would; returns the recognition id."""
+        token = self.http.cookies.get("csrftoken")
+        response = self.http.post(self.url + "/upload", files={"image": (name, data)}, data={"model": model},
+                                  headers={"X-CSRFToken": token, "Referer": self.url + "/"}, allow_redirects=False)
+        assert response.status_code == 302, (response.status_code, response.text[:500])
+        return response.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+
+    def card(self, recognition_id: str) -> str:
+        response = self.http.get(f"{self.url}/r/{recognition_id}/card", timeout=10)
+        response.raise_for_status()
+        return response.text
+
+    def status(self, recognition_id: str) -> str:
+        return CARD_STATUS.search(self.card(recognition_id)).group(1)
+
+    def wait_finished(self, ids: list[str], timeout: float = 120) -> dict[str, str]:
+        """Poll each result card, as the page does, until every one is done or failed."""
+        deadline = time.monotonic() + timeout
+        statuses = {}
+        while time.monotonic() < deadline:
+            statuses = {i: self.status(i) for i in ids}
+            if all(s in ("done", "failed") for s in statuses.values()):
+                return statuses
+            time.sleep(0.2)
+        raise TimeoutError(f"not finished after {timeout} s: {statuses}")
+
+    def worker(self) -> psutil.Process:
+        for child in psutil.Process(self.process.pid).children():
+            if "worker" in child.cmdline():
+                return child
+        raise LookupError("no worker process")
+
+    def query(self, sql: str, *params):
+        """Read the service's database directly, for what the pages do not show."""
+        with sqlite3.connect(f"file:{self.data_dir / 'pyvision.sqlite3'}?mode=ro", uri=True, timeout=10) as db:
+            return db.execute(sql, params).fetchall()
