@@ -80,11 +80,11 @@ def to_rgb(image: Image.Image) -> Image.Image:
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # Pillow's convert() clips wide greyscale to 0..255 instead of scaling it.
-        pixels = np.asarray(image, dtype=np.uint32)
+        pixels = np.clip(np.asarray(image, dtype=np.int64), 0, None)
         if image.mode == "I" and pixels.max(initial=0) <= 255:
             scaled = pixels
         else:
-            scaled = np.clip(pixels, 0, 65535) // 257
+            scaled = np.minimum(pixels, 65535) // 257
         return Image.fromarray(scaled.astype(np.uint8), "L").convert("RGB")
     if image.mode == "F":
         pixels = np.asarray(image, dtype=np.float32)

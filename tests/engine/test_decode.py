@@ -222,6 +222,11 @@ def test_16_bit_greyscale_is_scaled_not_clipped():
     assert_close(image.getpixel((40, 0)), (0, 0, 0), tolerance=1)
 
 
+def test_negative_32_bit_greyscale_is_black_not_white():
+    picture = Image.fromarray(np.full((48, 64), -5, np.int32), "I")
+    assert decode(encode(picture, "TIFF")).getpixel((0, 0)) == (0, 0, 0)
+
+
 def test_16_bit_rgb_keeps_its_colours():
     pixels = np.zeros((48, 64, 3), dtype=np.uint16)
     pixels[:, :32] = (65535, 0, 32768)
