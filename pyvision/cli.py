@@ -62,8 +62,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from pyvision.engine.registry import DEFAULT_MODEL, MODELS
 
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS), help=f"default {DEFAULT_MODEL}")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("PYVISION_ENGINE_THREADS", "1")),
-                        help="onnxruntime threads per inference (default PYVISION_ENGINE_THREADS or 1)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="onnxruntime threads per inference (default: one per core)")
 
 
 def load_classifier(args):
