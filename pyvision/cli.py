@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
-    run = commands.add_parser("run", help="the web server and a recognition worker (embedded mode)")
+    setup = commands.add_parser("setup", help="apply migrations, load the synsets if missing, collect static files")
+    setup.set_defaults(handler=lambda args: service().prepare())
+
+    run = commands.add_parser("run", help="setup, then the web server and a recognition worker (embedded mode)")
     run.set_defaults(handler=lambda args: service().run_all())
 
     worker = commands.add_parser("worker", help="a recognition worker")
@@ -67,7 +70,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_classifier(args):
-    from pyvision.engine import Classifier
+    from pyvision.engine.classifier import Classifier
 
     return Classifier(args.model, threads=args.threads)
 
@@ -85,7 +88,7 @@ def image_files(paths: list[Path]) -> list[Path]:
 
 
 def classify_command(args) -> int:
-    from pyvision.engine import ImageError
+    from pyvision.engine.errors import ImageError
 
     if not 1 <= args.top <= 1000:
         sys.exit("pyvision classify: --top must be between 1 and 1000")

@@ -28,7 +28,7 @@ def manage(arguments: list[str]) -> int:
     return 0
 
 
-def prepare() -> None:
+def prepare() -> int:
     """Bring a new or old data folder up to date: schema, synsets, static files."""
     setup_django()
     from django.core.management import call_command
@@ -39,6 +39,7 @@ def prepare() -> None:
     if Synset.objects.count() != 1000:
         call_command("load_synsets")
     call_command("collectstatic", interactive=False, verbosity=0)
+    return 0
 
 
 def run_worker(concurrency: int | None = None) -> int:
@@ -58,9 +59,14 @@ def run_worker(concurrency: int | None = None) -> int:
 
 
 def run_all() -> int:
-    """``make run``: the web server and one worker, until Ctrl-C or SIGTERM."""
-    prepare()
-    from django.conf import settings
+    """``make run``: the web server and one worker, until Ctrl-C or SIGTERM.
+
+    This process only supervises: the setup runs in a child process so that the
+    supervisor does not keep Django and its imports in memory.
+    """
+    subprocess.run([sys.executable, "-m", "pyvision", "setup"], check=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    from django.conf import settings  # the settings alone: no app is loaded here
 
     bind = f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
     web = subprocess.Popen([

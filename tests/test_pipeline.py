@@ -6,8 +6,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from pyvision.engine import Classifier
-from pyvision.recognition import pipeline
+from pyvision.engine.classifier import Classifier
+from pyvision.recognition import pipeline, worker
 from pyvision.recognition.models import Recognition
 from tests import bad_images
 
@@ -38,7 +38,7 @@ def test_an_upload_is_stored_under_a_name_of_ours_and_enqueued_on_commit(photo, 
 
 def test_a_recognition_ends_done_with_ranked_predictions_and_timings(photo):
     recognition = submit(photo("coffee.png"))
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     recognition.refresh_from_db()
     assert recognition.status == "done"
     assert recognition.attempts == 1
@@ -53,7 +53,7 @@ def test_a_recognition_ends_done_with_ranked_predictions_and_timings(photo):
 
 def test_the_chosen_model_and_top_k_are_used(photo):
     recognition = submit(photo("chelsea.png"), model="lite2", top_k=3)
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     recognition.refresh_from_db()
     assert recognition.model == "lite2"
     assert recognition.predictions.count() == 3
@@ -61,9 +61,9 @@ def test_the_chosen_model_and_top_k_are_used(photo):
 
 def test_running_a_finished_recognition_again_changes_nothing(photo):
     recognition = submit(photo("chelsea.png"))
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     first = Recognition.objects.get(pk=recognition.pk)
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     again = Recognition.objects.get(pk=recognition.pk)
     assert (again.attempts, again.finished_at, again.predictions.count()) == (1, first.finished_at, 5)
 
@@ -72,7 +72,7 @@ def test_running_a_finished_recognition_again_changes_nothing(photo):
 def test_bad_input_fails_with_a_code_and_a_message(photo, name):
     data, code = bad_images.bad_files(photo("coffee.png"))[name]
     recognition = submit(data, name=name)
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     recognition.refresh_from_db()
     assert (recognition.status, recognition.error_code) == ("failed", code)
     assert len(recognition.error_message) > 10
@@ -82,7 +82,7 @@ def test_bad_input_fails_with_a_code_and_a_message(photo, name):
 def test_a_file_gone_from_storage_fails_clearly(photo):
     recognition = submit(photo("chelsea.png"))
     recognition.image.file.delete(save=False)
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     recognition.refresh_from_db()
     assert (recognition.status, recognition.error_code) == ("failed", "file_missing")
 
@@ -98,7 +98,7 @@ def test_an_interrupted_recognition_is_queued_and_sent_again(photo, django_captu
     assert requeued == 1 and len(callbacks) == 1
     assert Recognition.objects.get(pk=recognition.pk).status == "queued"
     assert Recognition.objects.get(pk=fresh.pk).status == "queued"
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     finished = Recognition.objects.get(pk=recognition.pk)
     assert (finished.status, finished.attempts) == ("done", 2)
 
@@ -108,9 +108,9 @@ def test_an_attempt_presumed_lost_cannot_overwrite_the_newer_one(photo):
     Recognition.objects.filter(pk=recognition.pk).update(status="running", attempts=1, started_at=timezone.now())
     lost_attempt = Recognition.objects.get(pk=recognition.pk)
     pipeline.requeue_unfinished(timedelta(0))
-    pipeline.run(recognition.pk)
+    worker.run(recognition.pk)
     late_result = Classifier("lite0").recognize(photo("coffee.png"))
-    pipeline.finish(lost_attempt, late_result)
+    worker.finish(lost_attempt, late_result)
     recognition.refresh_from_db()
     assert recognition.attempts == 2
     assert recognition.predictions.count() == 5

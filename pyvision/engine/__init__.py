@@ -1,10 +1,7 @@
 """The recognition engine: plain Python, no Django.
 
-decode -> preprocess -> onnxruntime -> top-k, for one image or a batch.
+decode -> preprocess -> onnxruntime -> top-k, for one image or a batch. Import what
+you need from its modules (``classifier``, ``registry``, ...): this package imports
+nothing itself, so the web process can read the model list without loading
+onnxruntime.
 """
-
-from .classifier import Classifier, Prediction, Recognition
-from .errors import ImageError
-from .registry import DEFAULT_MODEL, MODELS
-
-__all__ = ["Classifier", "DEFAULT_MODEL", "ImageError", "MODELS", "Prediction", "Recognition"]

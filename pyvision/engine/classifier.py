@@ -23,7 +23,7 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class Recognition:
+class RecognitionResult:
     predictions: list[Prediction]
     decode_ms: float
     inference_ms: float
@@ -80,11 +80,11 @@ class Classifier:
         probabilities = self.probabilities(np.stack(inputs))
         return [self.top_k(row, k) for row in probabilities]
 
-    def recognize(self, data: bytes, k: int = 5) -> Recognition:
+    def recognize(self, data: bytes, k: int = 5) -> RecognitionResult:
         """Decode, preprocess and classify one image, timing each half."""
         started = time.perf_counter()
         pixels = self.prepare(data)
         decoded = time.perf_counter()
         (predictions,) = self.classify_batch([pixels], k)
         finished = time.perf_counter()
-        return Recognition(predictions, (decoded - started) * 1000, (finished - decoded) * 1000)
+        return RecognitionResult(predictions, (decoded - started) * 1000, (finished - decoded) * 1000)

@@ -15,17 +15,24 @@ SWEEP_INTERVAL_SECONDS = 30
 
 @app.task(ignore_result=True)
 def recognize(recognition_id: str) -> None:
-    pipeline.run(recognition_id)
+    # Imported here: the web process imports this module to send the task, and must
+    # not load onnxruntime and the models to do so.
+    from . import worker
+
+    worker.run(recognition_id)
 
 
 @worker_ready.connect
-def recover_and_sweep(sender, **kwargs):
-    """Pick up what was left unfinished, now and then every little while.
+def prepare_worker(sender, **kwargs):
+    """Load the default model, then pick up what was left unfinished, now and every little while.
 
     In embedded mode this worker is the only one, so whatever is running now was
     interrupted by a crash: it is taken again at once. With several workers, only what
     has been running longer than PYVISION_STALE_SECONDS is presumed lost.
     """
+    from . import worker
+
+    worker.classifier(settings.DEFAULT_MODEL)
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     pipeline.requeue_unfinished(timedelta(0) if settings.EMBEDDED_BROKER else stale)
     sender.timer.call_repeatedly(SWEEP_INTERVAL_SECONDS, pipeline.requeue_unfinished, (stale,))

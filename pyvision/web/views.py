@@ -5,7 +5,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image as PILImage
 
-from pyvision.engine import MODELS
+from pyvision.engine.registry import MODELS
 from pyvision.recognition import access, pipeline
 
 

@@ -1,6 +1,6 @@
 """Accuracy on the 100 ImageNet samples beside the checkout (research-only: never copied here)."""
 
-from pyvision.engine import Classifier
+from pyvision.engine.classifier import Classifier
 from pyvision.engine.evaluate import evaluate
 
 

@@ -4,7 +4,8 @@ import shutil
 
 import pytest
 
-from pyvision.engine import Classifier, MODELS
+from pyvision.engine.classifier import Classifier
+from pyvision.engine.registry import MODELS
 from pyvision.engine import registry
 from pyvision.engine.registry import ModelIntegrityError
 

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from pyvision.engine import Classifier
+from pyvision.engine.classifier import Classifier
 from pyvision.engine.registry import REFERENCE_MODEL
 
 CAT_CLASSES = {"n02123045", "n02123159", "n02124075"}  # tabby, tiger cat, Egyptian cat

@@ -1,0 +1,104 @@
+"""Queue -> result: what a worker does with one recognition.
+
+Each worker process loads each model once, reads the image through the storage API
+(never a path it shares with the web process), and writes the result atomically, once.
+"""
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from pyvision.engine.classifier import Classifier, RecognitionResult
+from pyvision.engine.errors import ImageError
+from pyvision.synsets.models import Synset
+
+from .models import Prediction, Recognition
+
+log = logging.getLogger(__name__)
+
+FILE_MISSING = "file_missing"
+INTERNAL_ERROR = "internal_error"
+
+_classifiers: dict[str, Classifier] = {}
+_classifiers_lock = threading.Lock()
+
+
+def classifier(model: str) -> Classifier:
+    """Each worker process loads each model once, on first use."""
+    with _classifiers_lock:
+        if model not in _classifiers:
+            _classifiers[model] = Classifier(model, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS)
+        return _classifiers[model]
+
+
+def run(recognition_id: str) -> None:
+    """Recognise one image. Idempotent: a recognition that is not queued is left alone."""
+    started_at = timezone.now()
+    claimed = Recognition.objects.filter(pk=recognition_id, status=Recognition.Status.QUEUED).update(
+        status=Recognition.Status.RUNNING, started_at=started_at, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        log.info("recognition %s: not queued any more, skipped", recognition_id)
+        return
+    recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
+    try:
+        with recognition.image.file.open("rb") as f:
+            data = f.read()
+        result = classifier(recognition.model).recognize(data, recognition.top_k)
+    except ImageError as exc:
+        fail(recognition, exc.code, exc.message)
+    except FileNotFoundError:
+        fail(recognition, FILE_MISSING, "The uploaded file is no longer in storage.")
+    except Exception:
+        log.exception("recognition %s: unexpected error", recognition_id)
+        fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
+    else:
+        finish(recognition, result)
+
+
+def finish(recognition: Recognition, result: RecognitionResult) -> None:
+    finished_at = timezone.now()
+    synsets = Synset.objects.in_bulk([p.index for p in result.predictions])
+    with transaction.atomic():
+        updated = _current_claim(recognition).update(
+            status=Recognition.Status.DONE,
+            finished_at=finished_at,
+            queue_ms=_ms(recognition.started_at - recognition.created_at),
+            decode_ms=result.decode_ms,
+            inference_ms=result.inference_ms,
+            total_ms=_ms(finished_at - recognition.created_at),
+        )
+        if updated:
+            Prediction.objects.bulk_create(
+                Prediction(recognition=recognition, rank=p.rank, synset=synsets[p.index], score=p.score)
+                for p in result.predictions
+            )
+    log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
+
+
+def fail(recognition: Recognition, code: str, message: str) -> None:
+    finished_at = timezone.now()
+    _current_claim(recognition).update(
+        status=Recognition.Status.FAILED,
+        finished_at=finished_at,
+        error_code=code,
+        error_message=message,
+        queue_ms=_ms(recognition.started_at - recognition.created_at),
+        total_ms=_ms(finished_at - recognition.created_at),
+    )
+    log.info("recognition %s: failed with %s", recognition.pk, code)
+
+
+def _current_claim(recognition: Recognition):
+    # If this attempt was presumed lost and the recognition claimed again, only the
+    # newest attempt may write the result: it is written exactly once.
+    return Recognition.objects.filter(pk=recognition.pk, status=Recognition.Status.RUNNING, attempts=recognition.attempts)
+
+
+def _ms(delta: timedelta) -> float:
+    return delta.total_seconds() * 1000
