@@ -12,6 +12,7 @@ run: $(VENV)/.installed
 	$(BIN)/pyvision run
 
 test: $(VENV)/.installed-test
+	tools/install-system-packages
 	$(BIN)/pytest
 
 install: $(VENV)/.installed

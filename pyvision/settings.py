@@ -133,6 +133,11 @@ MAX_UPLOAD_BYTES = int(float(os.environ.get("PYVISION_MAX_UPLOAD_MB", "20")) * 1
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 
+# People may try the service without an account; their images belong to the browser
+# session and are deleted after ANONYMOUS_RETENTION_HOURS.
+ALLOW_ANONYMOUS = env_bool("PYVISION_ANONYMOUS", True)
+ANONYMOUS_RETENTION_HOURS = int(os.environ.get("PYVISION_ANONYMOUS_RETENTION_HOURS", "24"))
+
 # Recognition
 MAX_IMAGE_PIXELS = int(os.environ.get("PYVISION_MAX_PIXELS", "50000000"))
 DEFAULT_MODEL = os.environ.get("PYVISION_DEFAULT_MODEL", "lite0")
