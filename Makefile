@@ -13,6 +13,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	tools/install-system-packages
+	cd pyvision && DJANGO_SETTINGS_MODULE=pyvision.settings ../$(BIN)/python -m django compilemessages -v 0
 	$(BIN)/pytest
 
 install: $(VENV)/.installed

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
-    setup = commands.add_parser("setup", help="apply migrations, load the synsets if missing, collect static files")
+    setup = commands.add_parser("setup", help="compile the translations, apply migrations, load the synsets if missing, collect static files")
     setup.set_defaults(handler=lambda args: service().prepare())
 
     run = commands.add_parser("run", help="setup, then the web server and a recognition worker (embedded mode)")

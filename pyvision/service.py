@@ -1,5 +1,6 @@
 """Starting the service: the web server, the recognition worker, Django's commands."""
 
+import contextlib
 import logging
 import os
 import signal
@@ -35,11 +36,25 @@ def prepare() -> int:
 
     from pyvision.synsets.models import Synset
 
+    compile_messages()
     call_command("migrate", interactive=False, verbosity=0)
     if Synset.objects.count() != 1000:
         call_command("load_synsets")
     call_command("collectstatic", interactive=False, verbosity=0)
     return 0
+
+
+def compile_messages() -> None:
+    """Build the .mo files from the committed .po catalogues (needs GNU gettext's msgfmt).
+
+    Run from the package folder: compilemessages compiles every locale folder below
+    the current one, and the virtual environment's must be left alone.
+    """
+    from django.conf import settings
+    from django.core.management import call_command
+
+    with contextlib.chdir(settings.BASE_DIR):
+        call_command("compilemessages", verbosity=0)
 
 
 def run_worker(concurrency: int | None = None) -> int:

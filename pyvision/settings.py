@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "pyvision.synsets",
     "pyvision.recognition",
     "pyvision.web",
+    "pyvision.accounts",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "pyvision.web.middleware.browser_time_zone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -82,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pyvision.web.context.site",
             ],
         },
     },
@@ -116,6 +119,8 @@ LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 TIME_ZONE = os.environ.get("PYVISION_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# The site's own catalogue; the .mo files are built by `pyvision setup` and `make test`.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -137,6 +142,21 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 # session and are deleted after ANONYMOUS_RETENTION_HOURS.
 ALLOW_ANONYMOUS = env_bool("PYVISION_ANONYMOUS", True)
 ANONYMOUS_RETENTION_HOURS = int(os.environ.get("PYVISION_ANONYMOUS_RETENTION_HOURS", "24"))
+
+# Accounts: password reset mails go to the console unless an SMTP server is set.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "my-images"
+LOGOUT_REDIRECT_URL = "home"
+EMAIL_HOST = os.environ.get("PYVISION_EMAIL_HOST", "")
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+EMAIL_PORT = int(os.environ.get("PYVISION_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("PYVISION_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("PYVISION_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("PYVISION_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("PYVISION_EMAIL_FROM", "pyvision <noreply@localhost>")
+# Images per page in "My images" and classes per page in "Objects".
+PAGE_SIZE = int(os.environ.get("PYVISION_PAGE_SIZE", "24"))
 
 # Recognition
 MAX_IMAGE_PIXELS = int(os.environ.get("PYVISION_MAX_PIXELS", "50000000"))

@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("account/", include("pyvision.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("pyvision.web.urls")),
 ]

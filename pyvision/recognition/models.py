@@ -13,6 +13,10 @@ def stored_name(instance, filename: str) -> str:
     return f"images/{instance.created_at:%Y/%m}/{uuid.uuid4().hex}"
 
 
+def thumbnail_name(instance, filename: str) -> str:
+    return f"thumbnails/{instance.created_at:%Y/%m}/{uuid.uuid4().hex}.jpg"
+
+
 class Image(models.Model):
     """An uploaded photo. Private to its owner (a user, or an anonymous session)."""
 
@@ -24,6 +28,10 @@ class Image(models.Model):
     size = models.PositiveBigIntegerField()
     note = models.TextField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # A small JPEG without EXIF, made once on first request and kept in storage.
+    thumbnail = models.FileField(upload_to=thumbnail_name, max_length=200, blank=True)
+    # Demo images are shown to everyone on the home page, by an admin's choice.
+    is_demo = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

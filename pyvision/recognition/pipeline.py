@@ -57,3 +57,22 @@ def requeue_unfinished(older_than: timedelta) -> int:
     if stale:
         log.info("requeued %d unfinished recognitions", len(stale))
     return len(stale)
+
+
+def recognize_again(image: Image, model: str) -> Recognition:
+    """A new recognition of a stored image, e.g. with the other model."""
+    with transaction.atomic():
+        recognition = Recognition.objects.create(image=image, model=model)
+        enqueue(recognition.pk)
+    return recognition
+
+
+def retry_failed(recognitions) -> int:
+    """Send failed recognitions to the workers again; returns how many."""
+    with transaction.atomic():
+        ids = list(recognitions.filter(status=Recognition.Status.FAILED).values_list("pk", flat=True))
+        Recognition.objects.filter(pk__in=ids).update(
+            status=Recognition.Status.QUEUED, error_code="", error_message="", started_at=None, finished_at=None)
+        for pk in ids:
+            enqueue(pk)
+    return len(ids)

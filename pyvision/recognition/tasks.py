@@ -6,11 +6,12 @@ from django.conf import settings
 
 from pyvision.celery import app
 
-from . import pipeline
+from . import files, pipeline
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 30
+PURGE_INTERVAL_SECONDS = 600
 
 
 @app.task(ignore_result=True)
@@ -36,3 +37,6 @@ def prepare_worker(sender, **kwargs):
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     pipeline.requeue_unfinished(timedelta(0) if settings.EMBEDDED_BROKER else stale)
     sender.timer.call_repeatedly(SWEEP_INTERVAL_SECONDS, pipeline.requeue_unfinished, (stale,))
+    # Anonymous uploads are deleted after their retention time, with no beat process.
+    files.purge_anonymous()
+    sender.timer.call_repeatedly(PURGE_INTERVAL_SECONDS, files.purge_anonymous)

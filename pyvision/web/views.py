@@ -1,41 +1,70 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from PIL import Image as PILImage
 
 from pyvision.engine.registry import MODELS
 from pyvision.recognition import access, pipeline
+from pyvision.recognition.models import Image, Prediction, Recognition
+from pyvision.synsets.models import Synset
+
+from .presenting import language, matching_synsets, present
+
+MAX_NOTE_LENGTH = Image._meta.get_field("note").max_length
+RECENT_ON_HOME = 12
+DEMO_ON_HOME = 12
+
+
+def with_predictions(recognitions):
+    return recognitions.select_related("image").prefetch_related(
+        Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
 
 
 @require_GET
 def home(request):
-    recent = access.own_recognitions(request).select_related("image").prefetch_related("predictions__synset")[:12]
+    recent = with_predictions(access.own_recognitions(request))[:RECENT_ON_HOME]
+    demo = Image.objects.filter(is_demo=True).prefetch_related(Prefetch(
+        "recognitions", to_attr="done",
+        queryset=with_predictions(Recognition.objects.filter(status=Recognition.Status.DONE))))[:DEMO_ON_HOME]
     return render(request, "web/home.html", {
         "recent": [present(r) for r in recent],
+        "demo": [present(image.done[0]) for image in demo if image.done],
         "models": MODELS.values(),
         "default_model": settings.DEFAULT_MODEL,
-        "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024),
+        "can_upload": request.user.is_authenticated or settings.ALLOW_ANONYMOUS,
     })
 
 
 @require_POST
 def upload(request):
+    if not (request.user.is_authenticated or settings.ALLOW_ANONYMOUS):
+        if request.htmx:
+            return HttpResponseForbidden(_("Log in to upload photos."))
+        return redirect_to_login(request.get_full_path())
     model = request.POST.get("model") or settings.DEFAULT_MODEL
+    note = request.POST.get("note", "").strip()
     files = request.FILES.getlist("image")
     errors = []
     if model not in MODELS:
-        errors.append(f"Unknown model {model!r}.")
+        errors.append(_("Unknown model %(model)s.") % {"model": model[:40]})
+    elif len(note) > MAX_NOTE_LENGTH:
+        errors.append(_("The note has %(length)d characters; the limit is %(limit)d.")
+                      % {"length": len(note), "limit": MAX_NOTE_LENGTH})
     elif not files:
-        errors.append("Choose at least one photo to upload.")
+        errors.append(_("Choose at least one photo to upload."))
     cards = []
     for upload in files if not errors else []:
         if upload.size > settings.MAX_UPLOAD_BYTES:
-            errors.append(f"{upload.name[:80]}: {upload.size / 1048576:.1f} MB is over the "
-                          f"{settings.MAX_UPLOAD_BYTES // 1048576} MB limit.")
+            errors.append(_("%(name)s: %(size).1f MB is over the %(limit)d MB limit.") % {
+                "name": upload.name[:80], "size": upload.size / 1048576, "limit": settings.MAX_UPLOAD_BYTES // 1048576})
             continue
-        recognition = pipeline.submit(upload, model=model, **access.owner_fields(request))
+        recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
         cards.append(present(recognition))
     status = 400 if errors and not cards else 200
     if not request.htmx:
@@ -47,53 +76,34 @@ def upload(request):
 
 @require_GET
 def recognition(request, pk):
-    found = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
+    found = get_object_or_404(with_predictions(access.own_recognitions(request)), pk=pk)
     return render(request, "web/recognition.html", {"card": present(found)})
 
 
 @require_GET
 def recognition_card(request, pk):
-    found = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
+    found = get_object_or_404(with_predictions(access.own_recognitions(request)), pk=pk)
     return render(request, "web/card.html", {"card": present(found)})
 
 
 @require_GET
-def image_file(request, pk):
-    image = get_object_or_404(access.own_images(request), pk=pk)
-    try:
-        handle = image.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is no longer stored.") from None
-    # The stored name has no extension, so the type comes from the file's header; a
-    # file that is not an image is only ever offered as bytes, and nothing served
-    # here may run scripts.
-    response = FileResponse(handle, content_type=_image_type(handle))
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+def objects(request):
+    query = request.GET.get("q", "").strip()[:100]
+    synsets = Synset.objects.all()
+    if query:
+        synsets = Synset.objects.filter(index__in=[s.index for s in matching_synsets(synsets, query)])
+    # "Found in" counts the images whose top class this is, in any finished result.
+    synsets = synsets.annotate(found=Count("predictions__recognition__image", distinct=True, filter=Q(
+        predictions__rank=1, predictions__recognition__image__in=access.own_images(request))))
+    page = Paginator(synsets, 50).get_page(request.GET.get("page"))
+    rows = [{"synset": s, "label": s.label(language()), "english": s.label("en"), "found": s.found} for s in page]
+    return render(request, "web/objects.html", {
+        "page": page, "rows": rows, "query": query, "filters": urlencode({"q": query}) if query else ""})
 
 
-def _image_type(handle) -> str:
-    try:
-        with PILImage.open(handle) as opened:
-            mime = PILImage.MIME.get(opened.format or "")
-    except OSError:
-        mime = None
-    handle.seek(0)
-    return mime or "application/octet-stream"
+def static_page(template):
+    @require_GET
+    def view(request):
+        return render(request, template)
 
-
-def present(recognition):
-    """A recognition as the templates show it, with class names in the page's language."""
-    language = get_language() or "en"
-    predictions = []
-    if recognition.status == recognition.Status.DONE:
-        for p in recognition.predictions.select_related("synset"):
-            predictions.append({
-                "rank": p.rank,
-                "label": p.synset.label(language),
-                "english": p.synset.label("en"),
-                "wnid": p.synset.wnid,
-                "percent": round(p.score * 100, 1),
-            })
-    return {"recognition": recognition, "image": recognition.image, "predictions": predictions}
+    return view

@@ -1,0 +1,55 @@
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from pyvision.recognition.files import delete_images
+from pyvision.recognition.models import Image
+
+from .forms import DeleteAccountForm, RegistrationForm
+
+
+def register(request):
+    if request.user.is_authenticated:
+        return redirect("my-images")
+    form = RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        anonymous_key = request.session.session_key
+        with transaction.atomic():
+            user = form.save()
+            # What this browser recognised before registering becomes the new account's.
+            if anonymous_key:
+                Image.objects.filter(owner=None, session_key=anonymous_key).update(owner=user, session_key="")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome, %(name)s. Your photos are private to you.") % {"name": user.username})
+        return redirect("my-images")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@login_required
+def profile(request):
+    try:
+        tokens_url = reverse("api-tokens")
+    except NoReverseMatch:  # the API is not installed
+        tokens_url = None
+    return render(request, "accounts/profile.html", {
+        "image_count": request.user.images.count(),
+        "tokens_url": tokens_url,
+    })
+
+
+@login_required
+def delete_account(request):
+    form = DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        with transaction.atomic():
+            delete_images(user.images.all())
+            logout(request)
+            user.delete()
+        messages.success(request, _("Your account, your photos and their results have been deleted."))
+        return redirect("home")
+    return render(request, "accounts/delete.html", {"form": form, "image_count": request.user.images.count()})

@@ -1,0 +1,68 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import pipeline
+from .files import delete_images
+from .models import Image, Prediction, Recognition
+
+
+class RecognitionInline(admin.TabularInline):
+    model = Recognition
+    fields = ("model", "status", "error_code", "created_at", "total_ms")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Image)
+class ImageAdmin(admin.ModelAdmin):
+    list_display = ("original_name", "owner", "session_key", "size", "created_at", "is_demo")
+    list_editable = ("is_demo",)
+    list_filter = ("is_demo", "created_at")
+    search_fields = ("original_name", "owner__username", "note")
+    readonly_fields = ("id", "owner", "session_key", "file", "thumbnail", "original_name", "size", "created_at")
+    fields = ("id", "owner", "session_key", "original_name", "size", "created_at", "note", "is_demo", "file", "thumbnail")
+    inlines = [RecognitionInline]
+    actions = ["delete_with_files"]
+
+    def get_actions(self, request):
+        # Django's own bulk delete would leave the files in storage.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_model(self, request, obj):
+        delete_images([obj])
+
+    @admin.action(description=_("Delete the selected images and their files"), permissions=["delete"])
+    def delete_with_files(self, request, queryset):
+        count = delete_images(queryset)
+        self.message_user(request, ngettext("%d image deleted.", "%d images deleted.", count) % count)
+
+
+class PredictionInline(admin.TabularInline):
+    model = Prediction
+    fields = ("rank", "synset", "score")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Recognition)
+class RecognitionAdmin(admin.ModelAdmin):
+    list_display = ("id", "image", "model", "status", "error_code", "attempts", "created_at", "total_ms")
+    list_filter = ("status", "model", "error_code")
+    readonly_fields = [f.name for f in Recognition._meta.fields]
+    inlines = [PredictionInline]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Retry the selected failed recognitions"), permissions=["change"])
+    def retry(self, request, queryset):
+        count = pipeline.retry_failed(queryset)
+        self.message_user(request, ngettext("%d recognition sent again.", "%d recognitions sent again.", count) % count,
+                          messages.SUCCESS)

@@ -1,0 +1,156 @@
+"""One's own images: the gallery, the image page, its file and thumbnail, note, delete, rerun."""
+
+from datetime import date
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from PIL import Image as PILImage
+
+from pyvision.engine.registry import MODELS
+from pyvision.recognition import access, pipeline
+from pyvision.recognition.files import delete_images, thumbnail
+from pyvision.recognition.models import Image, Prediction, Recognition
+from pyvision.synsets.models import Synset
+
+from .presenting import language, matching_synsets, present
+from .views import MAX_NOTE_LENGTH, with_predictions
+
+
+def top_classes():
+    """Each image's finished recognitions, newest first, with their top class only."""
+    return Prefetch("recognitions", to_attr="done", queryset=Recognition.objects.filter(
+        status=Recognition.Status.DONE).prefetch_related(
+            Prefetch("predictions", queryset=Prediction.objects.filter(rank=1).select_related("synset"))))
+
+
+def parse_date(text: str):
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+@require_GET
+def my_images(request):
+    images = access.own_images(request)
+    query = request.GET.get("q", "").strip()[:100]
+    since, until = parse_date(request.GET.get("from", "")), parse_date(request.GET.get("to", ""))
+    if query:
+        found = matching_synsets(Synset.objects.all(), query)
+        images = images.filter(recognitions__predictions__synset__in=found, recognitions__predictions__rank=1).distinct()
+    # Dates are the days of the browser's time zone (the current time zone).
+    if since:
+        images = images.filter(created_at__date__gte=since)
+    if until:
+        images = images.filter(created_at__date__lte=until)
+    page = Paginator(images.prefetch_related(top_classes()), settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    tiles = []
+    for image in page:
+        top = image.done[0].predictions.all()[0].synset if image.done and image.done[0].predictions.all() else None
+        tiles.append({"image": image, "label": top.label(language()) if top else ""})
+    filters = request.GET.copy()
+    filters.pop("page", None)
+    return render(request, "web/my_images.html", {
+        "page": page, "tiles": tiles, "query": query, "since": since, "until": until,
+        "filters": filters.urlencode(),
+    })
+
+
+@require_GET
+def image_page(request, pk):
+    image = get_object_or_404(access.own_images(request), pk=pk)
+    recognitions = with_predictions(image.recognitions.all())
+    cards = [present(r) for r in recognitions]
+    used = {card["recognition"].model for card in cards}
+    return render(request, "web/image.html", {
+        "image": image, "cards": cards,
+        "other_models": [m for m in MODELS.values() if m.name not in used] or list(MODELS.values()),
+        "max_note": MAX_NOTE_LENGTH,
+    })
+
+
+@require_GET
+def image_file(request, pk):
+    """The original, byte for byte, to its owner only."""
+    image = get_object_or_404(access.own_images(request), pk=pk)
+    return serve(image.file)
+
+
+@require_GET
+def image_thumbnail(request, pk):
+    image = get_object_or_404(access.own_images(request), pk=pk)
+    return serve(thumbnail(image))
+
+
+@require_GET
+def demo_thumbnail(request, pk):
+    """Demo images are public by an admin's choice; only their thumbnail (no EXIF) is served."""
+    image = get_object_or_404(Image, pk=pk, is_demo=True)
+    return serve(thumbnail(image), cache="public, max-age=3600")
+
+
+@require_POST
+def image_note(request, pk):
+    image = get_object_or_404(access.own_images(request), pk=pk)
+    note = request.POST.get("note", "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        return HttpResponse(_("The note has %(length)d characters; the limit is %(limit)d.")
+                            % {"length": len(note), "limit": MAX_NOTE_LENGTH}, status=400)
+    image.note = note
+    image.save(update_fields=["note"])
+    if request.htmx:
+        return render(request, "web/note.html", {"image": image, "max_note": MAX_NOTE_LENGTH, "saved": True})
+    return redirect("image", image.pk)
+
+
+@require_POST
+def image_delete(request, pk):
+    image = get_object_or_404(access.own_images(request), pk=pk)
+    delete_images([image])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("my-images")
+        return response
+    return redirect("my-images")
+
+
+@require_POST
+def image_rerun(request, pk):
+    image = get_object_or_404(access.own_images(request), pk=pk)
+    model = request.POST.get("model", "")
+    if model not in MODELS:
+        return HttpResponse(_("Unknown model %(model)s.") % {"model": model[:40]}, status=400)
+    pipeline.recognize_again(image, model)
+    return redirect("image", image.pk)
+
+
+def serve(stored_file, cache: str = "private, max-age=3600"):
+    if not stored_file:
+        raise Http404("No such file.")
+    try:
+        handle = stored_file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is no longer stored.") from None
+    # The stored name has no extension, so the type comes from the file's header; a
+    # file that is not an image is only ever offered as bytes, and nothing served
+    # here may run scripts.
+    response = FileResponse(handle, content_type=_image_type(handle))
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = cache
+    return response
+
+
+def _image_type(handle) -> str:
+    try:
+        with PILImage.open(handle) as opened:
+            mime = PILImage.MIME.get(opened.format or "")
+    except OSError:
+        mime = None
+    handle.seek(0)
+    return mime or "application/octet-stream"

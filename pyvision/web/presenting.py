@@ -1,0 +1,36 @@
+"""Recognitions and classes as the templates show them, in the page's language."""
+
+from django.utils.translation import get_language
+
+# How many of the top class's WordNet ancestors are shown above it (entity > physical
+# entity > ... says nothing).
+HIERARCHY_DEPTH = 5
+
+
+def language() -> str:
+    return get_language() or "en"
+
+
+def present(recognition):
+    """A recognition with its predictions' names in the page's language and in English."""
+    predictions = []
+    if recognition.status == recognition.Status.DONE:
+        for p in recognition.predictions.all():
+            predictions.append({
+                "rank": p.rank,
+                "label": p.synset.label(language()),
+                "english": p.synset.label("en"),
+                "wnid": p.synset.wnid,
+                "percent": round(p.score * 100, 1),
+            })
+    hierarchy = []
+    if predictions:
+        top = recognition.predictions.all()[0].synset
+        hierarchy = [step["name"].replace("_", " ") for step in top.hierarchy[-HIERARCHY_DEPTH:]]
+    return {"recognition": recognition, "image": recognition.image, "predictions": predictions, "hierarchy": hierarchy}
+
+
+def matching_synsets(synsets, query: str) -> list:
+    """The classes with a name in any language containing ``query`` (case-insensitive)."""
+    needle = query.casefold()
+    return [s for s in synsets if any(needle in name.casefold() for name in s.names.values()) or needle == s.wnid]

@@ -1,0 +1,63 @@
+"""The site through Django's test client: real database, real storage in a temporary
+folder, real recognitions by the worker's code (run in-process instead of by Celery)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from pyvision.recognition import worker
+from pyvision.recognition.models import Recognition
+
+PASSWORD = "a long and unusual passphrase 42"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_messages():
+    """The .mo files are build output: compile them as `pyvision setup` does."""
+    from pyvision.service import compile_messages
+
+    compile_messages()
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    # Static files are served from the apps' folders: collectstatic is `pyvision setup`'s job.
+    settings.STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "media"}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str = "ada") -> tuple:
+        user = get_user_model().objects.create_user(username, f"{username}@example.org", PASSWORD)
+        client = Client()
+        client.force_login(user)
+        return user, client
+
+    return make
+
+
+@pytest.fixture
+def upload(photo):
+    """Upload a photo as the page's script does (one file per request) and recognise it."""
+
+    def send(client: Client, name: str = "chelsea.png", data: bytes | None = None, recognise: bool = True, **fields):
+        response = client.post("/upload", {"image": _named(name, data or photo(name)), "model": "lite0", **fields},
+                               headers={"HX-Request": "true"})
+        assert response.status_code == 200, response.content[:500]
+        recognition = Recognition.objects.order_by("-created_at").first()
+        if recognise:
+            worker.run(str(recognition.pk))
+            recognition.refresh_from_db()
+        return recognition
+
+    return send
+
+
+def _named(name: str, data: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data)
