@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -61,8 +62,8 @@ def upload(request):
     cards = []
     for upload in files if not errors else []:
         if upload.size > settings.MAX_UPLOAD_BYTES:
-            errors.append(_("%(name)s: %(size).1f MB is over the %(limit)d MB limit.") % {
-                "name": upload.name[:80], "size": upload.size / 1048576, "limit": settings.MAX_UPLOAD_BYTES // 1048576})
+            errors.append(_("%(name)s: %(size)s is over the %(limit)s limit.") % {
+                "name": upload.name[:80], "size": filesizeformat(upload.size), "limit": filesizeformat(settings.MAX_UPLOAD_BYTES)})
             continue
         recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
         cards.append(present(recognition))

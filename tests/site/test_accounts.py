@@ -1,0 +1,99 @@
+"""Register, log in and out, reset a password by email, the profile, delete the account."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.test import Client
+
+from pyvision.recognition.models import Image
+
+from .conftest import PASSWORD
+
+User = get_user_model()
+
+
+def register(client, username="ada", email="ada@example.org", password=PASSWORD):
+    return client.post("/account/register/", {"username": username, "email": email,
+                                              "password1": password, "password2": password})
+
+
+def test_register_logs_in_and_keeps_only_a_hash_of_the_password(db):
+    client = Client()
+    response = register(client)
+    assert response.status_code == 302 and response["Location"] == "/images/"
+    user = User.objects.get(username="ada")
+    assert user.email == "ada@example.org"
+    assert PASSWORD not in user.password and user.check_password(PASSWORD)
+    assert "Welcome, ada" in client.get("/images/").content.decode()
+
+
+def test_register_refuses_a_taken_email_and_a_weak_password(db):
+    register(Client())
+    taken = register(Client(), username="other", email="ADA@example.org")
+    assert "already exists" in taken.content.decode()
+    weak = register(Client(), username="bob", email="bob@example.org", password="password")
+    assert weak.status_code == 200 and "too common" in weak.content.decode()
+    assert list(User.objects.values_list("username", flat=True)) == ["ada"]
+
+
+def test_what_was_recognised_before_registering_becomes_the_accounts(db, upload):
+    client = Client()
+    recognition = upload(client, recognise=False)
+    register(client)
+    assert Image.objects.get(pk=recognition.image_id).owner.username == "ada"
+    assert client.get(f"/images/{recognition.image_id}/").status_code == 200
+
+
+def test_log_in_and_log_out(make_user):
+    make_user("ada")
+    client = Client()
+    wrong = client.post("/account/login/", {"username": "ada", "password": "nope"})
+    assert wrong.status_code == 200 and "correct username and password" in wrong.content.decode()
+    assert client.post("/account/login/", {"username": "ada", "password": PASSWORD}).status_code == 302
+    assert "Log out" in client.get("/").content.decode()
+    assert client.get("/account/logout/").status_code == 405  # logging out is a POST, with CSRF
+    client.post("/account/logout/")
+    assert client.get("/account/profile/")["Location"].startswith("/account/login/")
+
+
+def test_a_forgotten_password_is_reset_through_a_link_sent_by_email(make_user):
+    make_user("ada")
+    client = Client()
+    assert client.post("/account/password/reset/", {"email": "ada@example.org"}).status_code == 302
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ada@example.org"]
+    link = re.search(r"http://testserver(/account/password/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    new = "another long passphrase 77"
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert done.status_code == 302
+    assert User.objects.get(username="ada").check_password(new)
+    assert "not valid any more" in client.get(link, follow=True).content.decode()
+
+
+def test_the_profile_shows_the_account(make_user, upload):
+    user, client = make_user("ada")
+    upload(client, recognise=False)
+    page = client.get("/account/profile/").content.decode()
+    assert "ada@example.org" in page and '<a href="/images/">1</a>' in page
+    assert "/account/delete/" in page
+
+
+def test_deleting_the_account_deletes_its_images_and_files(make_user, upload, media, django_capture_on_commit_callbacks):
+    user, client = make_user("ada")
+    _, other = make_user("bob")
+    mine = upload(client)
+    client.get(f"/images/{mine.image_id}/thumbnail")
+    kept = upload(other, recognise=False)
+    image = Image.objects.get(pk=mine.image_id)
+    files = [media / image.file.name, media / image.thumbnail.name]
+    assert client.post("/account/delete/", {"password": "wrong"}).status_code == 200
+    assert User.objects.filter(pk=user.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/account/delete/", {"password": PASSWORD})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not Image.objects.filter(pk=image.pk).exists() and not any(f.exists() for f in files)
+    assert Image.objects.filter(pk=kept.image_id).exists()
+    assert client.get("/account/profile/").status_code == 302

@@ -1,0 +1,52 @@
+"""English and Simplified Chinese: the browser's choice, the switcher, class names, time zones."""
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polib
+from django.test import Client
+
+import pyvision
+from pyvision.recognition.models import Image
+
+CATALOGUE = Path(pyvision.__file__).parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+
+
+def test_the_chinese_catalogue_has_no_untranslated_or_fuzzy_entry():
+    catalogue = polib.pofile(str(CATALOGUE))
+    assert len(catalogue) > 100
+    assert [e.msgid for e in catalogue.untranslated_entries()] == []
+    assert [e.msgid for e in catalogue.fuzzy_entries()] == []
+    assert not catalogue.metadata_is_fuzzy
+
+
+def test_accept_language_chooses_chinese_and_class_names_follow(make_user, upload):
+    _, client = make_user()
+    recognition = upload(client, "coffee.png")
+    page = client.get(f"/images/{recognition.image_id}/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page
+    assert "删除这张照片" in page and "我的图片" in page
+    assert re.search(r'class="label" title="n07920052">意大利浓咖啡</span> <span class="english" lang="en">espresso', page)
+    english = client.get(f"/images/{recognition.image_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Delete this photo" in english and "意大利浓咖啡" not in english
+
+
+def test_the_switcher_remembers_the_choice(db):
+    client = Client()
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/objects/"})
+    assert response.status_code == 302 and response["Location"] == "/objects/"
+    page = client.get("/objects/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1000 种物体" in page and "丁鲷" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "The 1000 objects" in client.get("/objects/").content.decode()
+
+
+def test_dates_are_shown_in_the_browsers_time_zone(make_user, upload):
+    _, client = make_user()
+    recognition = upload(client, recognise=False)
+    Image.objects.filter(pk=recognition.image_id).update(created_at=datetime(2026, 3, 1, 20, 30, tzinfo=timezone.utc))
+    client.cookies["tz"] = "Asia/Shanghai"
+    assert "March 2, 2026, 4:30 a.m." in client.get(f"/images/{recognition.image_id}/").content.decode()
+    client.cookies["tz"] = "../../etc/passwd"
+    assert "March 1, 2026, 8:30 p.m." in client.get(f"/images/{recognition.image_id}/").content.decode()
