@@ -18,7 +18,7 @@ from pyvision.recognition.files import delete_images, thumbnail
 from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.models import Synset
 
-from .presenting import language, matching_synsets, present
+from .presenting import language, matching_synsets, models, present
 from .views import MAX_NOTE_LENGTH, with_predictions
 
 
@@ -70,7 +70,7 @@ def image_page(request, pk):
     used = {card["recognition"].model for card in cards}
     return render(request, "web/image.html", {
         "image": image, "cards": cards,
-        "other_models": [m for m in MODELS.values() if m.name not in used] or list(MODELS.values()),
+        "other_models": models(excluding=used) or models(),
         "max_note": MAX_NOTE_LENGTH,
     })
 

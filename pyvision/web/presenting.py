@@ -1,10 +1,25 @@
 """Recognitions and classes as the templates show them, in the page's language."""
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from pyvision.engine.registry import MODELS
 
 # How many of the top class's WordNet ancestors are shown above it (entity > physical
 # entity > ... says nothing).
 HIERARCHY_DEPTH = 5
+
+
+# The engine's models as the site names them, in the page's language.
+MODEL_NAMES = {
+    "lite0": _("EfficientNet-Lite0: fast"),
+    "lite2": _("EfficientNet-Lite2: more accurate"),
+}
+
+
+def models(excluding=()) -> list[dict]:
+    return [{"name": name, "description": MODEL_NAMES.get(name, spec.description)}
+            for name, spec in MODELS.items() if name not in excluding]
 
 
 def language() -> str:

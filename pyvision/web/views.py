@@ -15,7 +15,7 @@ from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.models import Synset
 
-from .presenting import language, matching_synsets, present
+from .presenting import language, matching_synsets, models, present
 
 MAX_NOTE_LENGTH = Image._meta.get_field("note").max_length
 RECENT_ON_HOME = 12
@@ -36,7 +36,7 @@ def home(request):
     return render(request, "web/home.html", {
         "recent": [present(r) for r in recent],
         "demo": [present(image.done[0]) for image in demo if image.done],
-        "models": MODELS.values(),
+        "models": models(),
         "default_model": settings.DEFAULT_MODEL,
         "can_upload": request.user.is_authenticated or settings.ALLOW_ANONYMOUS,
     })

@@ -45,7 +45,7 @@ def test_the_image_page_shows_the_result_hierarchy_note_and_model(make_user, upl
     assert top in CAT_CLASSES
     assert "carnivore › feline › cat › domestic cat" in page
     assert "On the sofa" in page and "lite0" in page
-    assert "Run again with EfficientNet-Lite2" in page
+    assert "Run again with EfficientNet-Lite2: more accurate" in page
     assert f'src="/images/{recognition.image_id}/file"' in page
 
 
