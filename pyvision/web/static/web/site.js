@@ -95,9 +95,11 @@
       sendAll(input.files);
       input.value = "";
     });
-    input.addEventListener("change", function () {
-      sendAll(input.files);
-      input.value = "";
+    form.querySelectorAll("[data-upload]").forEach(function (picker) {
+      picker.addEventListener("change", function () {
+        sendAll(picker.files);
+        picker.value = "";
+      });
     });
     ["dragenter", "dragover"].forEach(function (type) {
       zone.addEventListener(type, function (event) {
