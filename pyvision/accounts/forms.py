@@ -4,6 +4,15 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 
+def check_email_is_free(email: str, user=None) -> str:
+    others = get_user_model().objects.filter(email__iexact=email)
+    if user is not None:
+        others = others.exclude(pk=user.pk)
+    if others.exists():
+        raise forms.ValidationError(_("An account with this email address already exists."))
+    return email
+
+
 class RegistrationForm(UserCreationForm):
     email = forms.EmailField(label=_("Email"), help_text=_("Only used to reset your password."))
 
@@ -12,10 +21,18 @@ class RegistrationForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"]
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email address already exists."))
-        return email
+        return check_email_is_free(self.cleaned_data["email"])
+
+
+class EmailForm(forms.ModelForm):
+    email = forms.EmailField(label=_("Email"), help_text=_("Only used to reset your password."))
+
+    class Meta:
+        model = get_user_model()
+        fields = ("email",)
+
+    def clean_email(self):
+        return check_email_is_free(self.cleaned_data["email"], self.instance)
 
 
 class DeleteAccountForm(forms.Form):

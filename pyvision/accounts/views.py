@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from pyvision.recognition.files import delete_images
 from pyvision.recognition.models import Image
 
-from .forms import DeleteAccountForm, RegistrationForm
+from .forms import DeleteAccountForm, EmailForm, RegistrationForm
 
 
 def register(request):
@@ -31,11 +31,17 @@ def register(request):
 
 @login_required
 def profile(request):
+    form = EmailForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your email address has been changed."))
+        return redirect("profile")
     try:
         tokens_url = reverse("api-tokens")
     except NoReverseMatch:  # the API is not installed
         tokens_url = None
     return render(request, "accounts/profile.html", {
+        "form": form,
         "image_count": request.user.images.count(),
         "tokens_url": tokens_url,
     })

@@ -76,8 +76,18 @@ def test_the_profile_shows_the_account(make_user, upload):
     user, client = make_user("ada")
     upload(client, recognise=False)
     page = client.get("/account/profile/").content.decode()
-    assert "ada@example.org" in page and '<a href="/images/">1</a>' in page
+    assert 'value="ada@example.org"' in page and '<a href="/images/">1</a>' in page
     assert "/account/delete/" in page
+
+
+def test_the_email_address_can_be_changed_to_a_free_one(make_user):
+    user, client = make_user("ada")
+    make_user("bob")
+    taken = client.post("/account/profile/", {"email": "Bob@example.org"})
+    assert taken.status_code == 200 and "already exists" in taken.content.decode()
+    assert client.post("/account/profile/", {"email": "ada@example.net"}).status_code == 302
+    user.refresh_from_db()
+    assert user.email == "ada@example.net"
 
 
 def test_deleting_the_account_deletes_its_images_and_files(make_user, upload, media, django_capture_on_commit_callbacks):
