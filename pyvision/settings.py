@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "pyvision.synsets",
     "pyvision.recognition",
     "pyvision.web",
+    # REST API
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "pyvision.api",
 ]
 
 MIDDLEWARE = [
@@ -198,3 +203,41 @@ SECURE_REFERRER_POLICY = "same-origin"
 # A static file missing from the manifest (collectstatic not run yet, as in tests)
 # is served under its plain name instead of failing the page.
 WHITENOISE_MANIFEST_STRICT = False
+
+# REST API. Rate limits count recognitions created, per user (API token or session)
+# and per client IP address for anonymous use; "N/sec", "N/min", "N/hour" or "N/day".
+# The defaults let a person send a batch of 50 photos within a minute.
+RATE_ANON = os.environ.get("PYVISION_RATE_ANON", "60/min")
+RATE_USER = os.environ.get("PYVISION_RATE_USER", "120/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token scheme first: an unauthenticated request is answered 401 with
+        # `WWW-Authenticate: Token`, not 403.
+        "pyvision.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"anon": RATE_ANON, "user": RATE_USER},
+    "EXCEPTION_HANDLER": "pyvision.api.errors.exception_handler",
+    # The client address is REMOTE_ADDR, or the proxy's X-Forwarded-For entry behind
+    # one: a client cannot pick its own address to escape the per-IP limit.
+    "NUM_PROXIES": 1 if env_bool("PYVISION_BEHIND_PROXY") else 0,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "pyvision API",
+    "DESCRIPTION": "Recognise what is in a photo: ImageNet classes, names in several languages, WordNet hierarchy.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Recognition from a URL: only these ports, never an address inside the server's own
+# networks unless listed in PYVISION_URL_ALLOWED_NETWORKS (CIDRs, e.g. an intranet).
+URL_FETCH_PORTS = [int(port) for port in env_list("PYVISION_URL_PORTS", "80,443")]
+URL_FETCH_ALLOWED_NETWORKS = env_list("PYVISION_URL_ALLOWED_NETWORKS", "")
+URL_FETCH_CONNECT_TIMEOUT = float(os.environ.get("PYVISION_URL_CONNECT_TIMEOUT", "5"))
+URL_FETCH_TIMEOUT = float(os.environ.get("PYVISION_URL_TIMEOUT", "15"))
