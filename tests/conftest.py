@@ -25,3 +25,12 @@ def imagenet_dev() -> Path:
     if not IMAGENET_DEV.is_dir():
         pytest.skip(f"{IMAGENET_DEV} is not here: the ImageNet samples live beside the checkout, never in it")
     return IMAGENET_DEV
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """A media folder of the test's own, so what a test stored can be looked at."""
+    folder = tmp_path / "media"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": folder}}}
+    return folder

@@ -3,6 +3,8 @@ code from this module (failed recognitions carry the engine's codes instead,
 `pyvision.engine.errors.CODES`, and the worker's `file_missing` and `internal_error`).
 """
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -89,13 +91,16 @@ _DRF_CODES = [
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(CODES[NOT_FOUND][1])
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(CODES[PERMISSION_DENIED][1])
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, ApiError):
         code = exc.error_code
     else:
-        # Django's Http404 and PermissionDenied arrive here already turned into DRF's.
         code = next((c for kind, c in _DRF_CODES if isinstance(exc, kind)), None)
         if code is None:
             code = INVALID_REQUEST if response.status_code == status.HTTP_400_BAD_REQUEST else PERMISSION_DENIED
