@@ -232,8 +232,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # No badge from the public swagger.io validator: the docs call no other site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: a nullable object (a recognition's `error`) is `oneOf [Error, null]`, which
+    # validators read as meant; 3.0's `nullable` beside `allOf` is read both ways.
+    "OAS_VERSION": "3.1.0",
 }
 # Recognition from a URL: only these ports, never an address inside the server's own
 # networks unless listed in PYVISION_URL_ALLOWED_NETWORKS (CIDRs, e.g. an intranet).

@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import tokens, views
 
@@ -10,7 +10,6 @@ urlpatterns = [
     path("api/v1/models", views.ModelList.as_view(), name="api-models"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("account/tokens/", tokens.token_list, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke", tokens.revoke, name="api-token-revoke"),
 ]
