@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import urllib3
-from urllib3.exceptions import HTTPError, LocationParseError, TimeoutError as Urllib3Timeout
+from urllib3.exceptions import HTTPError, LocationParseError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from . import errors
 
@@ -140,6 +141,9 @@ def _request(target: Target, address: str, policy: FetchPolicy, deadline: float)
     try:
         return pool.urlopen("GET", target.request_uri, headers=headers, redirect=False, retries=False,
                             preload_content=False, decode_content=False, assert_same_host=False)
+    except NewConnectionError:
+        # Caught before the timeout below: urllib3 makes a refused connection a kind of timeout.
+        raise FetchError(errors.URL_CONNECTION_FAILED, "The server at the URL refused the connection or is unreachable.") from None
     except Urllib3Timeout:
         raise FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.") from None
     except HTTPError as exc:
