@@ -34,3 +34,11 @@ def media(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": folder}}}
     return folder
+
+
+@pytest.fixture
+def static_from_apps(settings):
+    """Pages rendered in-process, where collectstatic has not run: static URLs are
+    made from the apps' files instead of the manifest."""
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -70,10 +70,8 @@ def test_requests_as_documented_are_accepted(openapi, api):
     openapi.validate_request(DjangoOpenAPIRequest(response.wsgi_request))
 
 
-def test_the_docs_page_loads_nothing_from_other_sites(client, settings):
-    # collectstatic has not run in the test process: the assets are found in the apps.
-    settings.STORAGES = {**settings.STORAGES,
-                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+@pytest.mark.usefixtures("static_from_apps")
+def test_the_docs_page_loads_nothing_from_other_sites(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
