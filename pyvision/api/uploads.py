@@ -9,9 +9,14 @@ from . import errors
 BODY_OVERHEAD_BYTES = 64 * 1024
 
 
-def too_large() -> errors.ApiError:
-    return errors.ApiError(errors.FILE_TOO_LARGE,
-                           f"The image is larger than the {settings.MAX_UPLOAD_BYTES // (1024 * 1024)} MB upload limit.")
+class FileTooLarge(errors.ApiError):
+    def __init__(self):
+        super().__init__(errors.FILE_TOO_LARGE,
+                         f"The image is larger than the {settings.MAX_UPLOAD_BYTES / (1024 * 1024):g} MB upload limit.")
+
+
+class BodyTooLarge(FileTooLarge):
+    """Refused from the declared Content-Length, so the body is left unread."""
 
 
 def check_content_length(request) -> None:
@@ -21,7 +26,18 @@ def check_content_length(request) -> None:
     except ValueError:
         return
     if declared > settings.MAX_UPLOAD_BYTES * 4 // 3 + BODY_OVERHEAD_BYTES:
-        raise too_large()
+        raise BodyTooLarge()
+
+
+def discard_unread_body(request) -> None:
+    """Read what is left of a refused request's body (its size was checked) and drop it.
+
+    Answering before the client has sent its whole body and leaving the rest unread
+    makes the server's socket reset the connection: the client often sees a broken
+    connection instead of the 429 or 413 it was sent.
+    """
+    while request._request.read(256 * 1024):
+        pass
 
 
 class SizeLimitedUploadHandler(FileUploadHandler):
@@ -30,7 +46,7 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         if start + len(raw_data) > settings.MAX_UPLOAD_BYTES:
-            raise too_large()
+            raise FileTooLarge()
         return raw_data
 
     def file_complete(self, file_size):

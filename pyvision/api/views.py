@@ -80,8 +80,13 @@ class AnonymousRate(AnonRateThrottle):
 
 
 class UserRate(UserRateThrottle):
+    """Per user, for requests with one (an anonymous request counts under AnonymousRate only)."""
+
     def get_rate(self):
         return settings.RATE_USER
+
+    def get_cache_key(self, request, view):
+        return super().get_cache_key(request, view) if request.user.is_authenticated else None
 
 
 def language(request, params: dict) -> str:
@@ -111,6 +116,17 @@ class RecognitionList(APIView):
         # Before DRF reads the body: the limit applies while it streams in.
         request.upload_handlers.insert(0, uploads.SizeLimitedUploadHandler(request))
         return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        if request.method == "POST":
+            uploads.check_content_length(request)
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if self.request.method == "POST" and not isinstance(exc, uploads.BodyTooLarge):
+            uploads.discard_unread_body(self.request)
+        return response
 
     def get_throttles(self):
         # Creating a recognition is what costs; reading results is not limited.
@@ -156,7 +172,6 @@ class RecognitionList(APIView):
         ],
     )
     def post(self, request):
-        uploads.check_content_length(request)
         wait = query(WaitSerializer, request)["wait"]
         serializer = RecognitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -260,13 +275,13 @@ def from_base64(text: str) -> ContentFile:
         text = text.split(",", 1)[1]
     text = "".join(text.split())
     if len(text) * 3 // 4 > settings.MAX_UPLOAD_BYTES + 3:
-        raise uploads.too_large()
+        raise uploads.FileTooLarge()
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise errors.ApiError(errors.INVALID_BASE64) from None
     if len(data) > settings.MAX_UPLOAD_BYTES:
-        raise uploads.too_large()
+        raise uploads.FileTooLarge()
     return ContentFile(data, name="image_base64")
 
 
