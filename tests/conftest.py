@@ -42,3 +42,11 @@ def static_from_apps(settings):
     made from the apps' files instead of the manifest."""
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """API rate-limit counters live in the cache, which outlives a test: each starts at zero."""
+    from django.core.cache import cache
+
+    cache.clear()

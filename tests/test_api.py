@@ -7,7 +7,6 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -21,12 +20,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 RECOGNITIONS = "/api/v1/recognitions"
 CAT_CLASSES = {"n02123045", "n02123159", "n02124075"}  # tabby, tiger cat, Egyptian cat
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    # The rate limit counters live in the cache, which outlives a test.
-    cache.clear()
 
 
 @pytest.fixture
