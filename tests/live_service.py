@@ -43,7 +43,8 @@ class LiveService:
             try:
                 if self.http.get(self.url + "/", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or still loading the site on a busy machine.
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"pyvision run did not serve within {timeout} s; see {self.log.name}")
