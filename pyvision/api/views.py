@@ -2,6 +2,7 @@ import base64
 import binascii
 import ipaddress
 import time
+from functools import cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -19,6 +20,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
+from pyvision.engine.synsets import load_synsets
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Prediction, Recognition
 from pyvision.synsets.models import SYNONYM_SEPARATOR, Synset
@@ -41,8 +43,8 @@ from .serializers import (
 
 # ?wait polls the database: often at first (a recognition takes milliseconds), less
 # often as time goes by.
-FIRST_POLL_SECONDS = 0.002
-LONGEST_POLL_SECONDS = 0.05
+FIRST_POLL_SECONDS = 0.001
+LONGEST_POLL_SECONDS = 0.01
 
 ERRORS = {code: OpenApiResponse(ErrorResponseSerializer, description="See the error codes.") for code in (400, 401, 403)}
 
@@ -211,7 +213,9 @@ class SynsetList(APIView):
                    parameters=[SynsetFilterSerializer], responses={200: SynsetPageSerializer, **ERRORS})
     def get(self, request):
         params = query(SynsetFilterSerializer, request)
-        synsets = matching_synsets(params["q"]) if params.get("q") else list(Synset.objects.all())
+        synsets = Synset.objects.all()
+        if params.get("q"):
+            synsets = synsets.filter(index__in=matching_synsets(params["q"]))
         paginator = Pagination()
         page = paginator.paginate_queryset(synsets, request, view=self)
         return paginator.get_paginated_response(
@@ -224,22 +228,23 @@ class ModelList(APIView):
         return Response(ModelSerializer(MODELS.values(), many=True).data)
 
 
-def matching_synsets(text: str, exact: bool = False) -> list[Synset]:
-    """Classes whose wnid is ``text`` or one of whose names, in any language, contains
-    it (``exact``: is it). Done in Python: names are JSON, and there are 1000 classes."""
+def matching_synsets(text: str, exact: bool = False) -> list[int]:
+    """Indexes of the classes whose wnid is ``text`` or one of whose names, in any
+    language, contains it (``exact``: is it). Searched in the engine's cached class
+    data: names are JSON in the database, and there are only 1000 classes."""
     wanted = text.strip().casefold()
-
-    def matches(synset: Synset) -> bool:
-        if synset.wnid == wanted:
-            return True
-        names = (name.casefold() for language in synset.names for name in synset_names(synset, language))
-        return any(name == wanted if exact else wanted in name for name in names)
-
-    return [synset for synset in Synset.objects.all() if matches(synset)]
+    return [
+        index for index, wnid, names in searchable_synsets()
+        if wnid == wanted or any(name == wanted if exact else wanted in name for name in names)
+    ]
 
 
-def synset_names(synset: Synset, language: str) -> list[str]:
-    return SYNONYM_SEPARATOR.split(synset.names[language].strip())
+@cache
+def searchable_synsets() -> list[tuple[int, str, list[str]]]:
+    return [
+        (s["index"], s["wnid"], [name.casefold() for text in s["names"].values() for name in SYNONYM_SEPARATOR.split(text.strip())])
+        for s in load_synsets()
+    ]
 
 
 def image_from(request, params: dict) -> ContentFile:
