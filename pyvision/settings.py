@@ -221,7 +221,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": RATE_ANON, "user": RATE_USER},
     "EXCEPTION_HANDLER": "pyvision.api.errors.exception_handler",
     # The client address is REMOTE_ADDR, or the proxy's X-Forwarded-For entry behind
     # one: a client cannot pick its own address to escape the per-IP limit.

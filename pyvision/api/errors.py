@@ -6,7 +6,7 @@ code from this module (failed recognitions carry the engine's codes instead,
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # Request
@@ -101,9 +101,8 @@ def exception_handler(exc, context):
     if isinstance(exc, ApiError):
         code = exc.error_code
     else:
-        code = next((c for kind, c in _DRF_CODES if isinstance(exc, kind)), None)
-        if code is None:
-            code = INVALID_REQUEST if response.status_code == status.HTTP_400_BAD_REQUEST else PERMISSION_DENIED
+        # Every exception DRF raises is in the list; anything else is a bad request.
+        code = next((c for kind, c in _DRF_CODES if isinstance(exc, kind)), INVALID_REQUEST)
     # DRF's message when it says more than ours (the seconds to wait, the model name
     # that is unknown...), ours when its detail is a structure.
     message = str(exc.detail) if isinstance(exc.detail, str) else str(CODES[code][1])

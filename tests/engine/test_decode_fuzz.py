@@ -1,8 +1,6 @@
 """Random and mutated bytes through decode(): it returns an RGB image or raises the
 engine's ImageError with a known code, never anything else."""
 
-import io
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
