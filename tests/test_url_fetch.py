@@ -2,6 +2,8 @@
 used against the networks behind it. A real HTTP server on 127.0.0.2 plays the site."""
 
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -228,6 +230,38 @@ def test_error_statuses_and_closed_ports_are_reported(allowed_site, settings):
         closed_port = unused.getsockname()[1]
     settings.URL_FETCH_PORTS = [closed_port]
     refused(f"http://{SITE_ADDRESS}:{closed_port}/photo", 400, errors.URL_CONNECTION_FAILED)
+
+
+@pytest.fixture(scope="module")
+def tls_site(tmp_path_factory):
+    """The same site over HTTPS, with a self-signed certificate for photos.test."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=photos.test", "-addext", "subjectAltName=DNS:photos.test"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server = ThreadingHTTPServer((SITE_ADDRESS, 0), Site)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # the refused handshake is expected
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_port, names
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_sends_the_name_and_checks_the_certificate(tls_site, resolver, settings):
+    port, names = tls_site
+    resolver["photos.test"] = [SITE_ADDRESS]
+    settings.URL_FETCH_PORTS = [port]
+    settings.URL_FETCH_ALLOWED_NETWORKS = [f"{SITE_ADDRESS}/32"]
+    message = refused(f"https://photos.test:{port}/photo", 400, errors.URL_CONNECTION_FAILED)
+    assert "certificate" in message  # self-signed: not trusted
+    assert names == ["photos.test"]  # connected to the checked address, named by SNI
 
 
 def test_every_url_refusal_has_a_documented_4xx():

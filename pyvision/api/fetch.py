@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import urllib3
-from urllib3.exceptions import HTTPError, LocationParseError, NewConnectionError
+from urllib3.exceptions import HTTPError, LocationParseError, NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from . import errors
@@ -141,6 +141,8 @@ def _request(target: Target, address: str, policy: FetchPolicy, deadline: float)
     try:
         return pool.urlopen("GET", target.request_uri, headers=headers, redirect=False, retries=False,
                             preload_content=False, decode_content=False, assert_same_host=False)
+    except SSLError:
+        raise FetchError(errors.URL_CONNECTION_FAILED, "The server at the URL has no valid TLS certificate for its name.") from None
     except NewConnectionError:
         # Caught before the timeout below: urllib3 makes a refused connection a kind of timeout.
         raise FetchError(errors.URL_CONNECTION_FAILED, "The server at the URL refused the connection or is unreachable.") from None
