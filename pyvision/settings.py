@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "pyvision.recognition",
     "pyvision.web",
     "pyvision.accounts",
+    # REST API
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "pyvision.api",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +181,8 @@ BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("PYVISION_BROKER_URL", "filesystem://")
 EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
 if EMBEDDED_BROKER:
+    # kombu's filesystem transport, writing each message atomically (see broker.py).
+    CELERY_BROKER_TRANSPORT = "pyvision.broker:Transport"
     (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
     (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -218,3 +225,44 @@ SECURE_REFERRER_POLICY = "same-origin"
 # A static file missing from the manifest (collectstatic not run yet, as in tests)
 # is served under its plain name instead of failing the page.
 WHITENOISE_MANIFEST_STRICT = False
+
+# REST API. Rate limits count recognitions created, per user (API token or session)
+# and per client IP address for anonymous use; "N/sec", "N/min", "N/hour" or "N/day".
+# The defaults let a person send a batch of 50 photos within a minute.
+RATE_ANON = os.environ.get("PYVISION_RATE_ANON", "60/min")
+RATE_USER = os.environ.get("PYVISION_RATE_USER", "120/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token scheme first: an unauthenticated request is answered 401 with
+        # `WWW-Authenticate: Token`, not 403.
+        "pyvision.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pyvision.api.errors.exception_handler",
+    # The client address is REMOTE_ADDR, or the proxy's X-Forwarded-For entry behind
+    # one: a client cannot pick its own address to escape the per-IP limit.
+    "NUM_PROXIES": 1 if env_bool("PYVISION_BEHIND_PROXY") else 0,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "pyvision API",
+    "DESCRIPTION": "Recognise what is in a photo: ImageNet classes, names in several languages, WordNet hierarchy.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from the public swagger.io validator: the docs call no other site.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: a nullable object (a recognition's `error`) is `oneOf [Error, null]`, which
+    # validators read as meant; 3.0's `nullable` beside `allOf` is read both ways.
+    "OAS_VERSION": "3.1.0",
+}
+# Recognition from a URL: only these ports, never an address inside the server's own
+# networks unless listed in PYVISION_URL_ALLOWED_NETWORKS (CIDRs, e.g. an intranet).
+URL_FETCH_PORTS = [int(port) for port in env_list("PYVISION_URL_PORTS", "80,443")]
+URL_FETCH_ALLOWED_NETWORKS = env_list("PYVISION_URL_ALLOWED_NETWORKS", "")
+URL_FETCH_CONNECT_TIMEOUT = float(os.environ.get("PYVISION_URL_CONNECT_TIMEOUT", "5"))
+URL_FETCH_TIMEOUT = float(os.environ.get("PYVISION_URL_TIMEOUT", "15"))

@@ -6,4 +6,5 @@ urlpatterns = [
     path("account/", include("pyvision.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("pyvision.web.urls")),
+    path("", include("pyvision.api.urls")),
 ]

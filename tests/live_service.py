@@ -33,7 +33,12 @@ class LiveService:
         self.process = subprocess.Popen([sys.executable, "-m", "pyvision", "run"], env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self.http = requests.Session()
-        self._wait_until_serving()
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            # The test never gets the service to stop: stop it here, not leave it running.
+            self.stop()
+            raise
 
     def _wait_until_serving(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -43,7 +48,8 @@ class LiveService:
             try:
                 if self.http.get(self.url + "/", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or still loading the site on a busy machine.
                 pass
             time.sleep(0.2)
         raise TimeoutError(f"pyvision run did not serve within {timeout} s; see {self.log.name}")

@@ -11,14 +11,7 @@ from pyvision.recognition import pipeline, worker
 from pyvision.recognition.models import Recognition
 from tests import bad_images
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}}
-    return tmp_path
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def submit(data: bytes, name="photo.png", **kwargs) -> Recognition:

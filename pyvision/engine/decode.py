@@ -34,11 +34,14 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
     """
     if not data:
         raise ImageError(errors.EMPTY_FILE, "The file is empty.")
+    webp_size = _webp_canvas_size(data)
+    if webp_size is not None:
+        _check_size(webp_size, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data), formats=FORMATS)
-            _check_size(image, max_pixels)
+            _check_size(image.size, max_pixels)
             if draft_size is not None and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", draft_size)
             image.load()
@@ -60,8 +63,27 @@ def _describe(exc: Exception) -> str:
     return text[:200]
 
 
-def _check_size(image: Image.Image, max_pixels: int) -> None:
-    width, height = image.size
+def _webp_canvas_size(data: bytes) -> tuple[int, int] | None:
+    """The size a WebP file declares, read from its first chunk.
+
+    Needed before Image.open: Pillow's WebP plugin opens files with libwebp's animation
+    decoder, which allocates the whole canvas (up to 1 GB) before we could see the size.
+    """
+    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        return (int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF)
+    return None
+
+
+def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
     if width * height > max_pixels:
         raise ImageError(
             errors.TOO_MANY_PIXELS,

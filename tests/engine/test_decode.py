@@ -5,8 +5,6 @@ All inputs are generated here; nothing is read from disk.
 """
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pillow_heif
@@ -16,6 +14,7 @@ from PIL import Image
 from pyvision.engine import errors
 from pyvision.engine.decode import decode
 from pyvision.engine.errors import ImageError
+from tests.bad_images import NON_IMAGES, png_file, rgb48_png
 
 pillow_heif.register_heif_opener()
 
@@ -37,28 +36,6 @@ def solid(colour, size=(64, 48), mode="RGB") -> Image.Image:
 def two_frames(fmt: str, **params) -> bytes:
     """An animation (or multi-page file) whose first frame is red and second blue."""
     return encode(solid(RED), fmt, save_all=True, append_images=[solid(BLUE)], **params)
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_header(width: int, height: int, bit_depth: int, colour_type: int) -> bytes:
-    """The PNG signature and IHDR chunk."""
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
-
-
-def png_file(width: int, height: int, bit_depth: int, colour_type: int, rows: bytes) -> bytes:
-    return (png_header(width, height, bit_depth, colour_type)
-            + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
-
-
-def rgb48_png(pixels: np.ndarray) -> bytes:
-    """A 16-bit-per-channel RGB PNG, built by hand: Pillow has no mode that writes one."""
-    height, width, _ = pixels.shape
-    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
-    return png_file(width, height, 16, 2, rows)
 
 
 def assert_close(pixel, expected, tolerance=40):
@@ -244,14 +221,7 @@ def test_empty_file_is_refused():
     assert_refused(b"", errors.EMPTY_FILE)
 
 
-@pytest.mark.parametrize("data", [
-    b"hello, this is a plain text file\n",
-    b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
-    b"<!DOCTYPE html><html><body><img src=x onerror=alert(1)></body></html>",
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
-    b"<script>alert(1)</script><rect width='100' height='100'/></svg>",
-    b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + b"\x00" * 100,
-], ids=["text", "pdf", "html", "svg-with-script", "elf-executable"])
+@pytest.mark.parametrize("data", NON_IMAGES.values(), ids=NON_IMAGES.keys())
 def test_non_image_is_refused(data):
     error = assert_refused(data, errors.NOT_AN_IMAGE)
     assert "JPEG" in error.message  # tells the user what is accepted

@@ -1,0 +1,26 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from .models import ApiToken, digest
+
+# last_used_at is written at most this often, not on every request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class ApiTokenAuthentication(TokenAuthentication):
+    """`Authorization: Token <key>` with a key from the tokens page."""
+
+    keyword = "Token"
+
+    def authenticate_credentials(self, key):
+        token = ApiToken.objects.select_related("user").filter(key_digest=digest(key)).first()
+        if token is None or not token.user.is_active:
+            raise AuthenticationFailed(_("Invalid or revoked API token."))
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token

@@ -1,0 +1,303 @@
+import base64
+import binascii
+import ipaddress
+import time
+from functools import cache
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import get_language
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from pyvision.engine.registry import MODELS
+from pyvision.engine.synsets import load_synsets
+from pyvision.recognition import access, pipeline
+from pyvision.recognition.models import Prediction, Recognition
+from pyvision.synsets.models import SYNONYM_SEPARATOR, Synset
+
+from . import errors, fetch, uploads
+from .serializers import (
+    NAME_LANGUAGES,
+    ErrorResponseSerializer,
+    LanguageSerializer,
+    ModelSerializer,
+    RecognitionFilterSerializer,
+    RecognitionPageSerializer,
+    RecognitionRequestSerializer,
+    RecognitionSerializer,
+    SynsetFilterSerializer,
+    SynsetPageSerializer,
+    SynsetSerializer,
+    WaitSerializer,
+)
+
+# ?wait polls the database: often at first (a recognition takes milliseconds), less
+# often as time goes by.
+FIRST_POLL_SECONDS = 0.001
+LONGEST_POLL_SECONDS = 0.01
+
+ERRORS = {code: OpenApiResponse(ErrorResponseSerializer, description="See the error codes.") for code in (400, 401, 403)}
+
+
+EXAMPLE_DONE = {
+    "id": "5b0c3f2e-8a7d-4c59-9f43-0d7b1c9e2a11",
+    "status": "done",
+    "model": "lite0",
+    "created_at": "2026-11-27T08:00:00.000000Z",
+    "finished_at": "2026-11-27T08:00:00.012000Z",
+    "timings": {"queue_ms": 3.1, "decode_ms": 2.9, "inference_ms": 1.4, "total_ms": 12.0},
+    "predictions": [{
+        "rank": 1, "wnid": "n02123045", "label": "tabby",
+        "names": {"en": "tabby, tabby cat", "zh-hans": "虎斑猫"},
+        "score": 0.62,
+        "hierarchy": [{"wnid": "n00001740", "name": "entity"}, {"wnid": "n02121620", "name": "cat"},
+                      {"wnid": "n02123045", "name": "tabby"}],
+    }],
+    "error": None,
+}
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class AnonymousRate(AnonRateThrottle):
+    """Per client IP, for requests without a user. The rate is read at each request so
+    a changed setting applies at once."""
+
+    def get_rate(self):
+        return settings.RATE_ANON
+
+
+class UserRate(UserRateThrottle):
+    """Per user, for requests with one (an anonymous request counts under AnonymousRate only)."""
+
+    def get_rate(self):
+        return settings.RATE_USER
+
+    def get_cache_key(self, request, view):
+        return super().get_cache_key(request, view) if request.user.is_authenticated else None
+
+
+def language(request, params: dict) -> str:
+    """The `lang` parameter, else the request's language where classes have names in it."""
+    chosen = params.get("lang") or get_language()
+    return chosen if chosen in NAME_LANGUAGES else "en"
+
+
+def query(serializer_class, request) -> dict:
+    params = serializer_class(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+def with_predictions(recognitions):
+    return recognitions.prefetch_related(Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
+
+
+def represent(recognition, lang: str) -> dict:
+    return RecognitionSerializer(recognition, context={"lang": lang}).data
+
+
+class RecognitionList(APIView):
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before DRF reads the body: the limit applies while it streams in.
+        request.upload_handlers.insert(0, uploads.SizeLimitedUploadHandler(request))
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        if request.method == "POST":
+            uploads.check_content_length(request)
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if self.request.method == "POST" and not isinstance(exc, uploads.BodyTooLarge):
+            uploads.discard_unread_body(self.request)
+        return response
+
+    def get_throttles(self):
+        # Creating a recognition is what costs; reading results is not limited.
+        return [AnonymousRate(), UserRate()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        summary="Your recognitions, newest first",
+        operation_id="recognitions_list",
+        parameters=[RecognitionFilterSerializer],
+        responses={200: RecognitionPageSerializer, **ERRORS},
+    )
+    def get(self, request):
+        params = query(RecognitionFilterSerializer, request)
+        recognitions = access.own_recognitions(request)
+        if "status" in params:
+            recognitions = recognitions.filter(status=params["status"])
+        if "label" in params:
+            recognitions = recognitions.filter(predictions__rank=1, predictions__synset__in=matching_synsets(params["label"], exact=True))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(with_predictions(recognitions), request, view=self)
+        lang = language(request, params)
+        return paginator.get_paginated_response([represent(r, lang) for r in page])
+
+    @extend_schema(
+        summary="Recognise an image",
+        operation_id="recognitions_create",
+        description=(
+            "Send one image as a multipart field `image`, or JSON `{\"url\": ...}` or `{\"image_base64\": ...}`. "
+            "With `?wait=N` (0-30 seconds) the answer waits until the recognition is finished or N seconds "
+            "have passed: 201 with the finished recognition (done or failed), or 202 while it is still queued; "
+            "then poll `GET /api/v1/recognitions/{id}`."
+        ),
+        parameters=[OpenApiParameter("wait", OpenApiTypes.FLOAT, description="Seconds to wait for the result (0-30).")],
+        request={"multipart/form-data": RecognitionRequestSerializer, "application/json": RecognitionRequestSerializer},
+        responses={
+            201: OpenApiResponse(RecognitionSerializer, description="Finished: done, or failed with an error code."),
+            202: OpenApiResponse(RecognitionSerializer, description="Accepted, still queued or running."),
+            413: ErrorResponseSerializer, 415: ErrorResponseSerializer, 429: ErrorResponseSerializer, **ERRORS,
+        },
+        examples=[
+            OpenApiExample("From a URL", request_only=True, value={"url": "https://example.org/cat.jpg", "top_k": 3, "lang": "zh-hans"}),
+            OpenApiExample("Finished", response_only=True, status_codes=["201"], value=EXAMPLE_DONE),
+        ],
+    )
+    def post(self, request):
+        wait = query(WaitSerializer, request)["wait"]
+        serializer = RecognitionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        upload = image_from(request, params)
+        recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"], **access.owner_fields(request))
+        if wait:
+            wait_until_finished(recognition.pk, wait)
+        recognition = with_predictions(Recognition.objects.all()).get(pk=recognition.pk)
+        return Response(
+            represent(recognition, language(request, params)),
+            status=status.HTTP_201_CREATED if recognition.is_finished else status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("api-recognition", args=[recognition.pk])},
+        )
+
+
+class RecognitionDetail(APIView):
+    @extend_schema(summary="One of your recognitions", operation_id="recognitions_retrieve", parameters=[LanguageSerializer],
+                   responses={200: RecognitionSerializer, 404: ErrorResponseSerializer, **ERRORS})
+    def get(self, request, pk):
+        params = query(LanguageSerializer, request)
+        recognition = get_object_or_404(with_predictions(access.own_recognitions(request)), pk=pk)
+        return Response(represent(recognition, language(request, params)))
+
+    @extend_schema(summary="Delete a recognition and its image", operation_id="recognitions_destroy",
+                   responses={204: None, 404: ErrorResponseSerializer, **ERRORS})
+    def delete(self, request, pk):
+        recognition = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
+        image = recognition.image
+        image.delete()
+        image.file.delete(save=False)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SynsetList(APIView):
+    @extend_schema(operation_id="synsets_list", summary="The 1000 classes, searchable by name in any language",
+                   parameters=[SynsetFilterSerializer], responses={200: SynsetPageSerializer, **ERRORS})
+    def get(self, request):
+        params = query(SynsetFilterSerializer, request)
+        synsets = Synset.objects.all()
+        if params.get("q"):
+            synsets = synsets.filter(index__in=matching_synsets(params["q"]))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(synsets, request, view=self)
+        return paginator.get_paginated_response(
+            SynsetSerializer(page, many=True, context={"lang": language(request, params)}).data)
+
+
+class ModelList(APIView):
+    @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True), **ERRORS})
+    def get(self, request):
+        return Response(ModelSerializer(MODELS.values(), many=True).data)
+
+
+def matching_synsets(text: str, exact: bool = False) -> list[int]:
+    """Indexes of the classes whose wnid is ``text`` or one of whose names, in any
+    language, contains it (``exact``: is it). Searched in the engine's cached class
+    data: names are JSON in the database, and there are only 1000 classes."""
+    wanted = text.strip().casefold()
+    return [
+        index for index, wnid, names in searchable_synsets()
+        if wnid == wanted or any(name == wanted if exact else wanted in name for name in names)
+    ]
+
+
+@cache
+def searchable_synsets() -> list[tuple[int, str, list[str]]]:
+    return [
+        (s["index"], s["wnid"], [name.casefold() for text in s["names"].values() for name in SYNONYM_SEPARATOR.split(text.strip())])
+        for s in load_synsets()
+    ]
+
+
+def image_from(request, params: dict) -> ContentFile:
+    sources = [name for name in ("image", "url", "image_base64") if name in params]
+    if not sources:
+        raise errors.ApiError(errors.NO_IMAGE)
+    if len(sources) > 1 or len(request.FILES.getlist("image")) > 1:
+        raise errors.ApiError(errors.SEVERAL_IMAGES)
+    if "image" in params:
+        return params["image"]
+    if "url" in params:
+        return from_url(params["url"])
+    return from_base64(params["image_base64"])
+
+
+def from_url(url: str) -> ContentFile:
+    policy = fetch.FetchPolicy(
+        ports=frozenset(settings.URL_FETCH_PORTS),
+        max_bytes=settings.MAX_UPLOAD_BYTES,
+        connect_timeout=settings.URL_FETCH_CONNECT_TIMEOUT,
+        timeout=settings.URL_FETCH_TIMEOUT,
+        allowed_networks=tuple(ipaddress.ip_network(n, strict=False) for n in settings.URL_FETCH_ALLOWED_NETWORKS),
+    )
+    try:
+        fetched = fetch.fetch(url, policy)
+    except fetch.FetchError as exc:
+        raise errors.ApiError(exc.code, exc.message) from None
+    return ContentFile(fetched.data, name=fetched.url.rsplit("/", 1)[-1][:255])
+
+
+def from_base64(text: str) -> ContentFile:
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    text = "".join(text.split())
+    if len(text) * 3 // 4 > settings.MAX_UPLOAD_BYTES + 3:
+        raise uploads.FileTooLarge()
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.ApiError(errors.INVALID_BASE64) from None
+    if len(data) > settings.MAX_UPLOAD_BYTES:
+        raise uploads.FileTooLarge()
+    return ContentFile(data, name="image_base64")
+
+
+def wait_until_finished(recognition_id, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    pause = FIRST_POLL_SECONDS
+    unfinished = Recognition.objects.filter(pk=recognition_id, status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING])
+    while unfinished.exists():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 1.5, LONGEST_POLL_SECONDS)
+
