@@ -95,7 +95,7 @@ def objects(request):
         synsets = Synset.objects.filter(index__in=[s.index for s in matching_synsets(synsets, query)])
     # "Found in" counts the images whose top class this is, in any finished result.
     synsets = synsets.annotate(found=Count("predictions__recognition__image", distinct=True, filter=Q(
-        predictions__rank=1, predictions__recognition__image__in=access.own_images(request))))
+        predictions__rank=1, predictions__recognition__image__in=access.own_images(request)))).order_by("index")
     page = Paginator(synsets, 50).get_page(request.GET.get("page"))
     rows = [{"synset": s, "label": s.label(language()), "english": s.label("en"), "found": s.found} for s in page]
     return render(request, "web/objects.html", {
