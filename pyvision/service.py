@@ -68,12 +68,8 @@ def run_all() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
     from django.conf import settings  # the settings alone: no app is loaded here
 
-    bind = f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-    web = subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "pyvision.wsgi",
-        "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
-        "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
-    ])
+    bind = web_bind()
+    web = subprocess.Popen(gunicorn_command(bind, settings))
     worker = start_worker()
     stopping = False
 
@@ -101,6 +97,32 @@ def run_all() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
     return 0 if stopping else (web.returncode or 1)
+
+
+def run_web() -> int:
+    """Distributed mode: the web server alone (gunicorn), in the foreground.
+
+    The schema is migrated once per release with ``pyvision setup``, not by every web
+    process; each web host only collects its static files.
+    """
+    subprocess.run([sys.executable, "-m", "pyvision", "manage", "collectstatic", "--noinput", "-v", "0"], check=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    from django.conf import settings
+
+    command = gunicorn_command(web_bind(), settings)
+    os.execv(command[0], command)
+
+
+def web_bind() -> str:
+    return f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+
+def gunicorn_command(bind: str, settings) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "pyvision.wsgi",
+        "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
+        "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
+    ]
 
 
 def start_worker() -> subprocess.Popen:

@@ -6,7 +6,10 @@ from django.views.decorators.http import require_GET, require_POST
 from PIL import Image as PILImage
 
 from pyvision.engine.registry import MODELS
+from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
+
+QUEUE_FULL = "The service is busy: too many photos are waiting to be recognised. Try again in a minute."
 
 
 @require_GET
@@ -24,6 +27,11 @@ def home(request):
 def upload(request):
     model = request.POST.get("model") or settings.DEFAULT_MODEL
     files = request.FILES.getlist("image")
+    if pipeline.queue_is_full():
+        template = "web/upload_result.html" if request.htmx else "web/upload_errors.html"
+        response = render(request, template, {"errors": [QUEUE_FULL]}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     errors = []
     if model not in MODELS:
         errors.append(f"Unknown model {model!r}.")
