@@ -53,6 +53,8 @@ def run_worker(concurrency: int | None = None) -> int:
         "--pool", settings.WORKER_POOL,
         "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
         "--without-mingle", "--without-gossip",
+        # Unique per process: several workers may run on one host.
+        "--hostname", f"pyvision-{os.getpid()}@%h",
         "--loglevel", settings.LOG_LEVEL,
     ])
     return 0
