@@ -8,6 +8,7 @@ its log: nothing is skipped.
 
 import os
 import shutil
+import signal
 import socket
 import sys
 import subprocess
@@ -38,9 +39,9 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
     raise TimeoutError(f"{process.args[0]} did not listen on {port} within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+def stop(process: subprocess.Popen, stop_signal: int = signal.SIGTERM, timeout: float = 20) -> None:
     if process.poll() is None:
-        process.terminate()
+        process.send_signal(stop_signal)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -48,17 +49,21 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> None:
             process.wait()
 
 
-def as_user(user: str, command: list[str]) -> list[str]:
+def as_user(user: str) -> dict:
     """Database servers refuse to run as root: run them as their Debian system user."""
-    return ["runuser", "-u", user, "--", *command] if os.geteuid() == 0 else command
+    return {"user": user, "group": user, "extra_groups": []} if os.geteuid() == 0 else {}
 
 
 class Server:
     """One server process that can be stopped and started again on the same port and data."""
 
-    def __init__(self, name: str, folder: Path, port: int, command: list[str], env: dict | None = None):
+    stop_signal = signal.SIGTERM
+
+    def __init__(self, name: str, folder: Path, port: int, command: list[str], env: dict | None = None,
+                 user: str | None = None):
         self.name, self.folder, self.port, self.command = name, folder, port, command
         self.env = {**os.environ, **(env or {})}
+        self.user = as_user(user) if user else {}
         self.log = folder / f"{name}.log"
         self.process = None
         self.start()
@@ -66,11 +71,11 @@ class Server:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                            cwd=self.folder, start_new_session=True)
+                                            cwd=self.folder, start_new_session=True, **self.user)
         wait_for_port(self.port, self.process, self.log)
 
     def stop(self) -> None:
-        stop(self.process)
+        stop(self.process, self.stop_signal)
 
 
 def owned_folder(tmp: Path, name: str, user: str) -> Path:
@@ -82,14 +87,16 @@ def owned_folder(tmp: Path, name: str, user: str) -> Path:
 
 
 class Postgres(Server):
+    stop_signal = signal.SIGINT  # "fast" shutdown: does not wait for the clients to leave
+
     def __init__(self, tmp: Path):
         data = owned_folder(tmp, "postgres", "postgres")
-        subprocess.run(as_user("postgres", [str(POSTGRES_BIN / "initdb"), "-D", str(data / "db"), "-U", "postgres",
-                                            "--auth=trust", "-E", "UTF8"]), check=True, capture_output=True)
+        subprocess.run([str(POSTGRES_BIN / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust",
+                        "-E", "UTF8"], check=True, capture_output=True, cwd=data, **as_user("postgres"))
         port = free_port()
-        super().__init__("postgres", data, port, as_user("postgres", [
+        super().__init__("postgres", data, port, [
             str(POSTGRES_BIN / "postgres"), "-D", str(data / "db"), "-h", "127.0.0.1", "-p", str(port),
-            "-k", str(data), "-c", "fsync=off", "-c", "max_connections=200"]))
+            "-k", str(data), "-c", "fsync=off", "-c", "max_connections=200"], user="postgres")
 
     def new_database(self) -> str:
         """A database of its own for one test; its URL."""
@@ -155,7 +162,7 @@ class RabbitMQ(Server):
             for path in folder.iterdir():
                 shutil.chown(path, "rabbitmq", "rabbitmq")
         self.epmd_port = epmd_port
-        super().__init__("rabbitmq", folder, port, as_user("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"]), env)
+        super().__init__("rabbitmq", folder, port, ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env, user="rabbitmq")
 
     @property
     def url(self) -> str:
