@@ -133,6 +133,8 @@ STORAGES = {
 # streams them through its own view, or hands out presigned URLs that expire.
 S3_BUCKET = os.environ.get("PYVISION_S3_BUCKET", "")
 if S3_BUCKET:
+    from botocore.config import Config as S3ClientConfig
+
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -146,6 +148,9 @@ if S3_BUCKET:
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("PYVISION_S3_URL_SECONDS", "300")),
             "file_overwrite": False,
+            # Fail fast when the store is down: the upload gets a clear error, /readyz says so.
+            "client_config": S3ClientConfig(
+                connect_timeout=3, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}),
         },
     }
 

@@ -31,11 +31,15 @@ class DistributedService(LiveService):
         self.process = subprocess.Popen([sys.executable, "-m", "pyvision", "web"], env=self.process_env("web"),
                                         cwd=self.data_dir, stdout=self.log, stderr=subprocess.STDOUT)
         self.workers = {}
-        for index in range(workers):
-            self.start_worker(f"worker-{index}")
-        self.http = requests.Session()
-        self._wait_until_serving()
-        self.wait_for_workers(workers)
+        try:
+            for index in range(workers):
+                self.start_worker(f"worker-{index}")
+            self.http = requests.Session()
+            self._wait_until_serving()
+            self.wait_for_workers(workers)
+        except BaseException:
+            self.stop()
+            raise
         self.http.get(self.url + "/")  # the CSRF cookie, as a browser gets it
 
     def folder(self, name: str) -> Path:

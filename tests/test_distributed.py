@@ -110,7 +110,8 @@ def test_the_queue_drains_after_the_broker_restarts(postgres_redis, photo, redis
     redis.stop()
     # Accepted while the broker is down: stored, sent later by the workers' sweep.
     ids += upload_all(service, [("chelsea.png", photo("chelsea.png"))] * 10)
-    time.sleep(2)
+    ready = service.http.get(service.url + "/readyz", timeout=30)
+    assert ready.status_code == 503 and ready.json()["message"] == "Not ready: broker unreachable."
     redis.start()
     ids += upload_all(service, [("coffee.png", photo("coffee.png"))] * 10)
     statuses = service.wait_finished(ids, timeout=120)
