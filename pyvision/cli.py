@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     loadtest.add_argument("--requests", type=int, default=100, help="uploads in all (default 100)")
     loadtest.add_argument("--mode", choices=("sync", "async"), default="sync",
                           help="sync: wait for the result in the upload request; async: upload, then poll")
+    loadtest.add_argument("--via", choices=("api", "site"), default="api",
+                          help="api: POST /api/v1/recognitions (default); site: the upload form, then the result card")
     loadtest.add_argument("--token", default=os.environ.get("PYVISION_API_TOKEN", ""),
                           help="API token (default PYVISION_API_TOKEN)")
     loadtest.add_argument("--wait", type=float, default=30, help="seconds a sync request may wait (default 30)")
@@ -182,7 +184,7 @@ def loadtest_command(args) -> int:
     if not images:
         sys.exit(f"pyvision loadtest: no JPEG in {args.images}")
     report = loadtest.run(args.url, images, concurrency=args.concurrency, requests=args.requests,
-                          mode=args.mode, token=args.token, wait=args.wait)
+                          mode=args.mode, token=args.token, wait=args.wait, via=args.via)
     print(json.dumps(dataclasses.asdict(report)) if args.json else report.summary())
     return 1 if report.errors == report.requests else 0
 

@@ -105,3 +105,20 @@ def test_a_folder_without_jpegs_is_refused_clearly(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pyvision", "loadtest", "--url", "http://127.0.0.1:9",
                            "--images", str(tmp_path), "--requests", "1"], capture_output=True, text=True)
     assert done.returncode != 0 and "no JPEG in" in done.stderr
+
+
+def test_through_the_site_form_on_a_real_embedded_service(tmp_path):
+    from tests.live_service import LiveService
+
+    images = tmp_path / "images"
+    images.mkdir()
+    rocket = (SKIMAGE_DATA / "rocket.jpg").read_bytes()
+    (images / "n03773504_missile.jpg").write_bytes(rocket)  # Lite0's top-1 for it
+    (images / "n04008634_projectile.jpg").write_bytes(rocket)  # its second guess: counted as a miss
+    service = LiveService(tmp_path / "data")
+    try:
+        report = loadtest("--url", service.url, "--images", str(images), "--via", "site", "--mode", "async",
+                          "--concurrency", "2", "--requests", "6")
+    finally:
+        assert service.stop() == 0
+    assert (report["requests"], report["errors"], report["checked"], report["top1_matches"]) == (6, 0, 6, 3)
