@@ -180,12 +180,15 @@ class SeaweedS3(Server):
         folder.mkdir()
         weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
         port, master, volume, filer = free_port(), free_port(), free_port(), free_port()
+        self.client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=S3_KEY,
+                                   aws_secret_access_key=S3_SECRET, region_name="us-east-1")
         super().__init__("seaweedfs", folder, port, [
             weed, "mini", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
             "-admin.ui=false", f"-s3.port={port}", f"-master.port={master}", f"-volume.port={volume}",
             f"-filer.port={filer}"], {"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET})
-        self.client = boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=S3_KEY,
-                                   aws_secret_access_key=S3_SECRET, region_name="us-east-1")
+
+    def start(self) -> None:
+        super().start()
         self._wait_until_serving()
 
     @property

@@ -144,3 +144,20 @@ def test_with_the_database_down_the_site_says_so_and_loses_nothing(postgres_redi
     statuses = service.wait_finished(ids, timeout=120)
     assert set(statuses.values()) == {"done"}
     assert_each_recognised_once(service, ids)
+
+
+def test_with_the_image_store_down_uploads_get_503_and_the_service_recovers(postgres_redis, photo, s3):
+    service = postgres_redis
+    s3.stop()
+    try:
+        refused = service.http.post(service.url + "/upload", files={"image": ("c.png", photo("coffee.png"))},
+                                    headers={"X-CSRFToken": service.http.cookies["csrftoken"],
+                                             "Referer": service.url + "/"}, timeout=60)
+        assert refused.status_code == 503 and "image store is unreachable" in refused.text
+        ready = service.http.get(service.url + "/readyz", timeout=60)
+        assert ready.status_code == 503 and ready.json()["message"] == "Not ready: storage unreachable."
+    finally:
+        s3.start()
+    assert service.query("SELECT COUNT(*) FROM recognition_recognition")[0][0] == 0  # nothing half-saved
+    recognition_id = service.upload("coffee.png", photo("coffee.png"))
+    assert service.wait_finished([recognition_id])[recognition_id] == "done"

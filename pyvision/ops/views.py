@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
 DATABASE_DOWN = "The database is unreachable right now; nothing was saved. Try again in a few seconds."
+STORAGE_DOWN = "The image store is unreachable right now; nothing was saved. Try again in a few seconds."
 
 
 @require_GET
@@ -69,12 +70,18 @@ def metrics(request):
 
 
 def server_error(request):
-    """Django's 500 page, except when the database is down: then a 503 that says so."""
+    """Django's 500 page, except when the database or the S3 store is down: then a 503 that says so."""
+    # Imported here: only the S3 storage loads botocore, and only errors come this way.
+    from botocore.exceptions import BotoCoreError, ClientError
+
     error = sys.exc_info()[1]
     # OperationalError/InterfaceError: the server is down or the connection broke, not a bug.
     if isinstance(error, (OperationalError, InterfaceError)):
         log.warning("database unreachable: %s", error)
         return unavailable(request, "database_unavailable", DATABASE_DOWN)
+    if isinstance(error, (BotoCoreError, ClientError)):
+        log.warning("image store unreachable: %s", error)
+        return unavailable(request, "storage_unavailable", STORAGE_DOWN)
     return defaults.server_error(request)
 
 
