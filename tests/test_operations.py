@@ -88,3 +88,29 @@ def test_metrics_count_recognitions_by_status_and_model_with_latencies(client, p
     assert 'pyvision_recognition_seconds_bucket{le="+Inf",model="lite0"} 1.0' in text
     assert 'pyvision_recognition_inference_seconds_bucket{le="60.0",model="lite0"} 1.0' in text
     assert "pyvision_workers_live 0.0" in text
+
+
+class WorkerTimer:
+    """What Celery hands the worker_ready handler: only its timer is used."""
+
+    def __init__(self):
+        self.timer = self
+        self.repeated = []
+
+    def call_repeatedly(self, seconds, function, args=()):
+        self.repeated.append((seconds, function.__name__))
+
+
+@pytest.mark.parametrize("embedded", [True, False])
+def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(settings, photo, embedded):
+    from pyvision.recognition import tasks
+
+    settings.EMBEDDED_BROKER = embedded
+    settings.RECOGNITION_STALE_SECONDS = 60
+    running_elsewhere = submit(photo("coffee.png"))
+    Recognition.objects.filter(pk=running_elsewhere.pk).update(status="running", attempts=1, started_at=timezone.now())
+    sender = WorkerTimer()
+    tasks.prepare_worker(sender)
+    # Embedded: the only worker is this one, so what is running was interrupted.
+    assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
+    assert sender.repeated == [(30, "sweep"), (5, "beat")]

@@ -78,7 +78,10 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
                 Prediction(recognition=recognition, rank=p.rank, synset=synsets[p.index], score=p.score)
                 for p in result.predictions
             )
-    log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
+    if updated:
+        log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
+    else:
+        log.info("recognition %s: attempt %d was superseded; its result is dropped", recognition.pk, recognition.attempts)
 
 
 def fail(recognition: Recognition, code: str, message: str) -> None:
