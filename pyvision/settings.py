@@ -147,7 +147,9 @@ if S3_BUCKET:
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("PYVISION_S3_URL_SECONDS", "300")),
-            "file_overwrite": False,
+            # Stored names are random (recognition.models.stored_name): no HEAD request
+            # per upload to look for a name already taken.
+            "file_overwrite": True,
             # Fail fast when the store is down: the upload gets a clear error, /readyz says so.
             "client_config": S3ClientConfig(
                 connect_timeout=3, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}),

@@ -40,11 +40,12 @@ def loadtest(url: str, args, mode: str, concurrency: int) -> dict:
 
 
 def measure(name: str, service, pids, args) -> list[dict]:
+    """``pids()``: the processes now, looked up after each run (a worker may have been restarted)."""
     rows = []
     for mode in args.modes:
         for concurrency in (1, 8):
             report = loadtest(service.url, args, mode, concurrency)
-            rows.append({"stack": name, **report, "rss_mb": rss_mb(pids)})
+            rows.append({"stack": name, **report, "rss_mb": rss_mb(pids())})
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -62,7 +63,7 @@ def main() -> int:
         embedded = LiveService(root / "embedded")
         try:
             web = next(p for p in psutil.Process(embedded.process.pid).children() if "gunicorn" in p.cmdline())
-            measure("embedded", embedded, {"web": web.pid, "worker": embedded.worker().pid}, args)
+            measure("embedded", embedded, lambda: {"web": web.pid, "worker": embedded.worker().pid}, args)
         finally:
             embedded.stop()
         servers = []
@@ -77,7 +78,7 @@ def main() -> int:
                 "DATABASE_URL": postgres.new_database(), "PYVISION_BROKER_URL": redis.url,
                 **s3.environment(s3.new_bucket())}, workers=1)
             try:
-                measure("distributed", distributed, {
+                measure("distributed", distributed, lambda: {
                     "web": distributed.process.pid, "worker": distributed.workers["worker-0"].pid,
                     "postgres": postgres.process.pid, "redis": redis.process.pid, "seaweedfs": s3.process.pid}, args)
             finally:
