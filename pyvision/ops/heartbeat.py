@@ -11,6 +11,8 @@ from .models import WorkerHeartbeat
 HEARTBEAT_SECONDS = 5
 # A worker not heard of for this long is counted as gone.
 LIVE_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
+# ...and after this long its row is deleted (a worker killed outright never says goodbye).
+FORGOTTEN_AFTER = timedelta(hours=1)
 
 
 def worker_name() -> str:
@@ -18,7 +20,9 @@ def worker_name() -> str:
 
 
 def beat() -> None:
-    WorkerHeartbeat.objects.update_or_create(name=worker_name(), defaults={"last_seen": timezone.now()})
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(name=worker_name(), defaults={"last_seen": now})
+    WorkerHeartbeat.objects.filter(last_seen__lt=now - FORGOTTEN_AFTER).delete()
 
 
 def forget() -> None:
