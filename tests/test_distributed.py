@@ -3,6 +3,7 @@ on real PostgreSQL + Redis + S3 (SeaweedFS) and on MariaDB + RabbitMQ + S3. Work
 killed, the broker and the database restarted: nothing accepted is lost or done twice."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -82,27 +83,40 @@ def test_two_workers_in_their_own_folders_share_only_the_servers(service, photo,
     assert re.search(rf"recognition={ids[0]} .*done in", service.worker_log("worker-0") + service.worker_log("worker-1"))
 
 
+def in_flight(log: str) -> set[str]:
+    """The recognitions a worker has started and not finished, from its log."""
+    started = set(re.findall(r"recognition ([0-9a-f-]{36}): attempt \d+ started", log))
+    finished = set(re.findall(r"recognition ([0-9a-f-]{36}): (?:done|failed)", log))
+    return started - finished
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(postgres_redis, photo):
     service = postgres_redis
     photos = [("chelsea.png", photo("chelsea.png")), ("coffee.png", photo("coffee.png"))] * 100
-    ids = upload_all(service, photos[:40])
-    # Kill it while it is busy: some done, some running, more queued behind.
+    ids = []
+    uploading = threading.Thread(target=lambda: ids.extend(upload_all(service, photos)))
+    uploading.start()
+    # Kill it while it is busy: some done, one or two running, more queued behind.
     deadline = time.monotonic() + 60
-    while service.query("SELECT COUNT(*) FROM recognition_recognition WHERE status = 'done'")[0][0] < 10:
-        assert time.monotonic() < deadline, "nothing recognised"
-        time.sleep(0.05)
+    while True:
+        assert time.monotonic() < deadline, "worker-0 never seen busy"
+        running = in_flight(service.worker_log("worker-0"))
+        if running and service.query("SELECT COUNT(*) FROM recognition_recognition WHERE status = 'done'")[0][0] >= 10:
+            break
+        time.sleep(0.005)
     victim = service.workers["worker-0"]
     victim.kill()
     victim.wait(10)
-    ids += upload_all(service, photos[40:120])
     service.start_worker("worker-0")
-    ids += upload_all(service, photos[120:])
+    uploading.join()
     statuses = service.wait_finished(ids, timeout=180)
     assert len(ids) == 200 and set(statuses.values()) == {"done"}
     assert_each_recognised_once(service, ids)
     attempts = dict(service.query("SELECT attempts, COUNT(*) FROM recognition_recognition GROUP BY attempts"))
-    # What the killed worker was running was taken again, once.
     assert sum(attempts.values()) == 200 and set(attempts) == {1, 2}
+    # What the killed worker was running was taken again, once.
+    retaken = {str(i) for (i,) in service.query("SELECT id FROM recognition_recognition WHERE attempts = 2")}
+    assert retaken & running
     logs = "".join(service.worker_log(name) for name in service.workers)
     for recognition_id in ids:
         assert logs.count(f"recognition {recognition_id}: done in") == 1

@@ -46,6 +46,7 @@ def run(recognition_id: str) -> None:
         log.info("recognition %s: not queued any more, skipped", recognition_id)
         return
     recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
+    log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()
