@@ -13,7 +13,6 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	tools/install-system-packages
-	cd pyvision && DJANGO_SETTINGS_MODULE=pyvision.settings ../$(BIN)/python -m django compilemessages -v 0
 	$(BIN)/pytest
 
 install: $(VENV)/.installed
@@ -27,7 +26,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+# The Debian packages first: mysqlclient builds against libmariadb-dev.
+$(VENV)/.installed-test: pyproject.toml tools/system-packages.txt | $(BIN)/python
+	tools/install-system-packages
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 

@@ -43,9 +43,28 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="setup, then the web server and a recognition worker (embedded mode)")
     run.set_defaults(handler=lambda args: service().run_all())
 
+    web = commands.add_parser("web", help="the web server alone, with gunicorn (distributed mode)")
+    web.set_defaults(handler=lambda args: service().run_web())
+
     worker = commands.add_parser("worker", help="a recognition worker")
     worker.add_argument("--concurrency", type=int, help="recognitions at once (default PYVISION_WORKER_CONCURRENCY)")
     worker.set_defaults(handler=lambda args: service().run_worker(args.concurrency))
+
+    loadtest = commands.add_parser("loadtest", help="post real JPEGs to a running service's API and measure it")
+    loadtest.add_argument("--url", required=True, help="the service's address, e.g. http://127.0.0.1:8000")
+    loadtest.add_argument("--images", required=True, type=Path, metavar="DIR",
+                          help="JPEGs to post; a file named <wnid>_*.JPEG is also checked against its class")
+    loadtest.add_argument("--concurrency", type=int, default=1, help="clients posting at once (default 1)")
+    loadtest.add_argument("--requests", type=int, default=100, help="uploads in all (default 100)")
+    loadtest.add_argument("--mode", choices=("sync", "async"), default="sync",
+                          help="sync: wait for the result in the upload request; async: upload, then poll")
+    loadtest.add_argument("--via", choices=("api", "site"), default="api",
+                          help="api: POST /api/v1/recognitions (default); site: the upload form, then the result card")
+    loadtest.add_argument("--token", default=os.environ.get("PYVISION_API_TOKEN", ""),
+                          help="API token (default PYVISION_API_TOKEN)")
+    loadtest.add_argument("--wait", type=float, default=30, help="seconds a sync request may wait (default 30)")
+    loadtest.add_argument("--json", action="store_true")
+    loadtest.set_defaults(handler=loadtest_command)
 
     manage = commands.add_parser("manage", help="Django's management commands", add_help=False)
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
@@ -152,6 +171,22 @@ def bench_command(args) -> int:
               f"  whole image     p50 {result.recognize_ms_p50:.2f} ms\n"
               f"  peak RSS        {result.peak_rss_mb:.0f} MB")
     return 0
+
+
+def loadtest_command(args) -> int:
+    from pyvision import loadtest
+
+    if args.concurrency < 1 or args.requests < 1:
+        sys.exit("pyvision loadtest: --concurrency and --requests must be at least 1")
+    if not args.images.is_dir():
+        sys.exit(f"pyvision loadtest: {args.images} is not a folder")
+    images = loadtest.jpegs(args.images)
+    if not images:
+        sys.exit(f"pyvision loadtest: no JPEG in {args.images}")
+    report = loadtest.run(args.url, images, concurrency=args.concurrency, requests=args.requests,
+                          mode=args.mode, token=args.token, wait=args.wait, via=args.via)
+    print(json.dumps(dataclasses.asdict(report)) if args.json else report.summary())
+    return 1 if report.errors == report.requests else 0
 
 
 if __name__ == "__main__":

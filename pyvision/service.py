@@ -1,6 +1,5 @@
 """Starting the service: the web server, the recognition worker, Django's commands."""
 
-import contextlib
 import logging
 import os
 import signal
@@ -45,16 +44,17 @@ def prepare() -> int:
 
 
 def compile_messages() -> None:
-    """Build the .mo files from the committed .po catalogues (needs GNU gettext's msgfmt).
+    """Build the .mo files from the committed .po catalogues where they are out of date.
 
-    Run from the package folder: compilemessages compiles every locale folder below
-    the current one, and the virtual environment's must be left alone.
+    polib writes them, so running the site needs no GNU gettext installed.
     """
+    import polib
     from django.conf import settings
-    from django.core.management import call_command
 
-    with contextlib.chdir(settings.BASE_DIR):
-        call_command("compilemessages", verbosity=0)
+    for catalogue in settings.BASE_DIR.glob("locale/*/LC_MESSAGES/*.po"):
+        compiled = catalogue.with_suffix(".mo")
+        if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
+            polib.pofile(str(catalogue)).save_as_mofile(str(compiled))
 
 
 def run_worker(concurrency: int | None = None) -> int:
@@ -68,6 +68,8 @@ def run_worker(concurrency: int | None = None) -> int:
         "--pool", settings.WORKER_POOL,
         "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
         "--without-mingle", "--without-gossip",
+        # Unique per process: several workers may run on one host.
+        "--hostname", f"pyvision-{os.getpid()}@%h",
         "--loglevel", settings.LOG_LEVEL,
     ])
     return 0
@@ -83,12 +85,8 @@ def run_all() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
     from django.conf import settings  # the settings alone: no app is loaded here
 
-    bind = f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-    web = subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "pyvision.wsgi",
-        "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
-        "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
-    ])
+    bind = web_bind()
+    web = subprocess.Popen(gunicorn_command(bind, settings))
     worker = start_worker()
     stopping = False
 
@@ -116,6 +114,32 @@ def run_all() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
     return 0 if stopping else (web.returncode or 1)
+
+
+def run_web() -> int:
+    """Distributed mode: the web server alone (gunicorn), in the foreground.
+
+    The schema is migrated once per release with ``pyvision setup``, not by every web
+    process; each web host only collects its static files.
+    """
+    subprocess.run([sys.executable, "-m", "pyvision", "manage", "collectstatic", "--noinput", "-v", "0"], check=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    from django.conf import settings
+
+    command = gunicorn_command(web_bind(), settings)
+    os.execv(command[0], command)
+
+
+def web_bind() -> str:
+    return f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+
+def gunicorn_command(bind: str, settings) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "pyvision.wsgi",
+        "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
+        "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
+    ]
 
 
 def start_worker() -> subprocess.Popen:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pyvision.api",
+    "pyvision.ops",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,34 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Distributed mode: images in an S3-compatible bucket instead of the local folder, so web
+# and workers on different hosts share nothing on disk. Objects stay private: the site
+# streams them through its own view, or hands out presigned URLs that expire.
+S3_BUCKET = os.environ.get("PYVISION_S3_BUCKET", "")
+if S3_BUCKET:
+    from botocore.config import Config as S3ClientConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("PYVISION_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("PYVISION_S3_REGION") or None,
+            "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
+            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+            "addressing_style": "path" if env_bool("PYVISION_S3_PATH_STYLE") else None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("PYVISION_S3_URL_SECONDS", "300")),
+            # Stored names are random (recognition.models.stored_name): no HEAD request
+            # per upload to look for a name already taken.
+            "file_overwrite": True,
+            # Fail fast when the store is down: the upload gets a clear error, /readyz says so.
+            "client_config": S3ClientConfig(
+                connect_timeout=3, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}),
+        },
+    }
+
 # Uploads: the size limit is checked by the view; Django itself refuses bodies much
 # larger than that before reading them.
 MAX_UPLOAD_BYTES = int(float(os.environ.get("PYVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024)
@@ -174,6 +203,10 @@ WEB_PROCESSES = int(os.environ.get("PYVISION_WEB_PROCESSES", "1"))
 WEB_THREADS = int(os.environ.get("PYVISION_WEB_THREADS", "8"))
 # A recognition still queued or running after this long is enqueued again.
 RECOGNITION_STALE_SECONDS = int(os.environ.get("PYVISION_STALE_SECONDS", "120"))
+# A recognition whose worker was lost this many times fails instead of being retried.
+RECOGNITION_MAX_ATTEMPTS = int(os.environ.get("PYVISION_MAX_ATTEMPTS", "3"))
+# Backpressure: with this many recognitions queued, new uploads are refused (503).
+QUEUE_LIMIT = int(os.environ.get("PYVISION_QUEUE_LIMIT", "1000"))
 
 # Celery. The default broker is kombu's filesystem transport: two processes on one
 # machine exchange messages through a folder, with no server to install.
@@ -198,13 +231,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Distributed brokers (redis://, amqp://): a worker that loses the broker drops what it
+# was running, since the broker hands those messages out again (late acknowledgement).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# An upload never waits long on a broker that is down: the sweep sends its task later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 LOG_LEVEL = os.environ.get("PYVISION_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"recognition": {"()": "pyvision.ops.logs.RecognitionFilter"}},
+    "formatters": {"plain": {
+        "format": "%(asctime)s %(levelname)s %(name)s recognition=%(recognition_id)s pid=%(process)d %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["recognition"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 

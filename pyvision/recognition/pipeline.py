@@ -40,17 +40,40 @@ def enqueue(recognition_id) -> None:
     transaction.on_commit(lambda: recognize.delay(str(recognition_id)), robust=True)
 
 
+def queue_depth() -> int:
+    """Recognitions accepted and not yet taken by a worker, across every broker and host."""
+    return Recognition.objects.filter(status=Recognition.Status.QUEUED).count()
+
+
+def queue_is_full() -> bool:
+    """Backpressure: refuse new uploads (503) rather than let the queue pile up unseen."""
+    return queue_depth() >= settings.QUEUE_LIMIT
+
+
+TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
 def requeue_unfinished(older_than: timedelta) -> int:
     """Enqueue again what a lost worker or a lost message left behind.
 
-    Running recognitions older than ``older_than`` go back to queued; then every queued
-    one older than that is enqueued again. Running twice is harmless: ``worker.run``
-    only claims a recognition that is still queued.
+    Running recognitions older than ``older_than`` go back to queued, unless their
+    worker was lost RECOGNITION_MAX_ATTEMPTS times already: those fail. Then every
+    queued one older than that is enqueued again. Running twice is harmless:
+    ``worker.run`` only claims a recognition that is still queued.
     """
-    cutoff = timezone.now() - older_than
-    Recognition.objects.filter(status=Recognition.Status.RUNNING, started_at__lte=cutoff).update(
-        status=Recognition.Status.QUEUED
+    now = timezone.now()
+    cutoff = now - older_than
+    abandoned = Recognition.objects.filter(status=Recognition.Status.RUNNING, started_at__lte=cutoff)
+    given_up = abandoned.filter(attempts__gte=settings.RECOGNITION_MAX_ATTEMPTS).update(
+        status=Recognition.Status.FAILED,
+        finished_at=now,
+        error_code=TOO_MANY_ATTEMPTS,
+        error_message=f"The recognition was interrupted {settings.RECOGNITION_MAX_ATTEMPTS} times "
+                      "(its worker stopped or was lost each time); it is not tried again.",
     )
+    if given_up:
+        log.warning("%d recognitions failed after %d attempts", given_up, settings.RECOGNITION_MAX_ATTEMPTS)
+    abandoned.filter(attempts__lt=settings.RECOGNITION_MAX_ATTEMPTS).update(status=Recognition.Status.QUEUED)
     stale = list(Recognition.objects.filter(status=Recognition.Status.QUEUED, created_at__lte=cutoff).values_list("pk", flat=True))
     for pk in stale:
         enqueue(pk)

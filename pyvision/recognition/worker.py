@@ -46,6 +46,7 @@ def run(recognition_id: str) -> None:
         log.info("recognition %s: not queued any more, skipped", recognition_id)
         return
     recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
+    log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()
@@ -78,7 +79,10 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
                 Prediction(recognition=recognition, rank=p.rank, synset=synsets[p.index], score=p.score)
                 for p in result.predictions
             )
-    log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
+    if updated:
+        log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
+    else:
+        log.info("recognition %s: attempt %d was superseded; its result is dropped", recognition.pk, recognition.attempts)
 
 
 def fail(recognition: Recognition, code: str, message: str) -> None:

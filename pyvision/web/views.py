@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.engine.registry import MODELS
+from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.models import Synset
@@ -25,6 +26,8 @@ DEMO_ON_HOME = 12
 def with_predictions(recognitions):
     return recognitions.select_related("image").prefetch_related(
         Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
+
+QUEUE_FULL = "The service is busy: too many photos are waiting to be recognised. Try again in a minute."
 
 
 @require_GET
@@ -51,6 +54,11 @@ def upload(request):
     model = request.POST.get("model") or settings.DEFAULT_MODEL
     note = request.POST.get("note", "").strip()
     files = request.FILES.getlist("image")
+    if pipeline.queue_is_full():
+        template = "web/upload_result.html" if request.htmx else "web/upload_errors.html"
+        response = render(request, template, {"errors": [QUEUE_FULL]}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     errors = []
     if model not in MODELS:
         errors.append(_("Unknown model %(model)s.") % {"model": model[:40]})

@@ -1,0 +1,103 @@
+"""The distributed service started for real: `pyvision web` (gunicorn) and recognition
+workers, each in a folder of its own, sharing only a database server, a broker and an
+S3 bucket."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dj_database_url
+import requests
+
+from tests.live_service import LiveService, free_port
+
+
+class DistributedService(LiveService):
+    def __init__(self, root: Path, environment: dict[str, str], workers: int = 2):
+        self.root = root
+        self.environment = {**os.environ, "DJANGO_SECRET_KEY": "distributed-test-secret", "PYVISION_LOG_LEVEL": "INFO",
+                            **environment}
+        self.database_url = environment["DATABASE_URL"]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = self.folder("web")
+        self.log = open(root / "web.log", "wb")
+        setup = subprocess.run([sys.executable, "-m", "pyvision", "setup"], env=self.process_env("web"),
+                               cwd=self.data_dir, capture_output=True, text=True)
+        assert setup.returncode == 0, setup.stderr[-3000:]
+        self.process = subprocess.Popen([sys.executable, "-m", "pyvision", "web"], env=self.process_env("web"),
+                                        cwd=self.data_dir, stdout=self.log, stderr=subprocess.STDOUT)
+        self.workers = {}
+        try:
+            for index in range(workers):
+                self.start_worker(f"worker-{index}")
+            self.http = requests.Session()
+            self._wait_until_serving()
+            self.wait_for_workers(workers)
+        except BaseException:
+            self.stop()
+            raise
+        self.http.get(self.url + "/")  # the CSRF cookie, as a browser gets it
+
+    def folder(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+    def process_env(self, name: str) -> dict[str, str]:
+        return {**self.environment, "PYVISION_DATA_DIR": str(self.folder(name) / "data"), "PORT": str(self.port)}
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        """A worker in its own folder: it can reach nothing of the web's on disk."""
+        log = open(self.root / f"{name}.log", "ab")
+        process = subprocess.Popen([sys.executable, "-m", "pyvision", "worker", "--concurrency", "2"],
+                                   env=self.process_env(name), cwd=self.folder(name),
+                                   stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.workers[name] = process
+        return process
+
+    def wait_for_workers(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.query("SELECT COUNT(*) FROM ops_workerheartbeat")[0][0] < count:
+            for name, process in self.workers.items():
+                assert process.poll() is None, f"{name} exited; see {self.root / name}.log"
+            assert time.monotonic() < deadline, f"fewer than {count} workers ready after {timeout} s"
+            time.sleep(0.2)
+
+    def worker_log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> int:
+        for process in self.workers.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            for process in self.workers.values():
+                process.wait(30)
+            return self.process.wait(30)
+        finally:
+            self.log.close()
+
+    def query(self, sql: str, *params):
+        """Read the shared database directly, for what the pages do not show."""
+        config = dj_database_url.parse(self.database_url)
+        if config["ENGINE"].endswith("postgresql"):
+            import psycopg
+
+            with psycopg.connect(host=config["HOST"], port=config["PORT"], user=config["USER"],
+                                 dbname=config["NAME"], autocommit=True) as db:
+                return db.execute(sql.replace("?", "%s"), params).fetchall()
+        import MySQLdb
+
+        db = MySQLdb.connect(host=config["HOST"], port=int(config["PORT"]), user=config["USER"], database=config["NAME"])
+        try:
+            cursor = db.cursor()
+            cursor.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall()
+        finally:
+            db.close()
