@@ -74,6 +74,12 @@ class LiveService:
         response.raise_for_status()
         return response.text
 
+    def original(self, recognition_id: str) -> requests.Response:
+        """The uploaded file, as the image page links to it."""
+        card = self.card(recognition_id)
+        image_page = self.http.get(self.url + re.search(r'<a href="(/images/[^"]+/)"', card).group(1)).text
+        return self.http.get(self.url + re.search(r'<img class="full" src="([^"]+)"', image_page).group(1))
+
     def status(self, recognition_id: str) -> str:
         return CARD_STATUS.search(self.card(recognition_id)).group(1)
 

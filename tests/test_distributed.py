@@ -65,9 +65,7 @@ def test_two_workers_in_their_own_folders_share_only_the_servers(service, photo,
         assert "done in" in service.worker_log(name), f"{name} recognised nothing"
     # No folder holds an image: they are in the bucket only, private.
     assert not list(service.root.rglob("media"))
-    card = service.card(ids[0])
-    served = service.http.get(service.url + re.search(r'<img src="([^"]+)"', card).group(1))
-    assert served.content == photo("chelsea.png")
+    assert service.original(ids[0]).content == photo("chelsea.png")
     keys = [item["Key"] for item in s3.client.list_objects_v2(Bucket=service.environment["PYVISION_S3_BUCKET"])["Contents"]]
     assert len(keys) == len(ids)
     anonymous = requests.get(f"{s3.endpoint}/{service.environment['PYVISION_S3_BUCKET']}/{keys[0]}", timeout=10)

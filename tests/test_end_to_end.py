@@ -38,9 +38,7 @@ def test_an_uploaded_photo_gets_its_top5_on_the_page(service, photo):
     assert len(labels) == 5 and labels[0] in {"n02123045", "n02123159", "n02124075"}
     page = service.http.get(f"{service.url}/r/{recognition_id}/").text
     assert "tiger cat" in page or "tabby" in page or "Egyptian cat" in page
-    image_page = service.http.get(service.url + re.search(r'<a href="(/images/[^"]+/)"', card).group(1)).text
-    image_url = re.search(r'<img class="full" src="([^"]+)"', image_page).group(1)
-    served = service.http.get(service.url + image_url)
+    served = service.original(recognition_id)
     assert served.content == photo("chelsea.png") and served.headers["Content-Type"] == "image/png"
 
 

@@ -98,7 +98,9 @@ class WorkerTimer:
         self.repeated = []
 
     def call_repeatedly(self, seconds, function, args=()):
-        self.repeated.append((seconds, function.__name__))
+        # Periodic jobs run through tasks.try_later(description, job, ...): name the job.
+        job = args[1] if function.__name__ == "try_later" else function
+        self.repeated.append((seconds, job.__name__))
 
 
 @pytest.mark.parametrize("embedded", [True, False])
@@ -113,4 +115,4 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     tasks.prepare_worker(sender)
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
-    assert sender.repeated == [(30, "sweep"), (5, "beat")]
+    assert sender.repeated == [(30, "requeue_unfinished"), (5, "beat"), (600, "purge_anonymous")]
