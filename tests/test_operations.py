@@ -38,6 +38,16 @@ def test_uploads_over_the_queue_limit_get_503_with_retry_after(client, settings,
     assert client.post("/upload", {"image": ContentFile(photo("coffee.png"), name="c.png")}).status_code == 302
 
 
+def test_the_api_answers_503_with_retry_after_over_the_queue_limit(client, settings, photo):
+    settings.QUEUE_LIMIT = 1
+    submit(photo("coffee.png"))
+    refused = client.post("/api/v1/recognitions", {"image": ContentFile(photo("chelsea.png"), name="a.png")})
+    assert refused.status_code == 503
+    assert int(refused["Retry-After"]) > 0
+    assert refused.json()["error"]["code"] == "queue_full"
+    assert Recognition.objects.count() == 1
+
+
 def test_after_the_last_attempt_a_lost_recognition_fails_with_a_reason(settings, photo):
     settings.RECOGNITION_MAX_ATTEMPTS = 3
     long_ago = timezone.now() - timedelta(minutes=10)

@@ -25,6 +25,7 @@ NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"
 RATE_LIMITED = "rate_limited"
+QUEUE_FULL = "queue_full"
 # Recognition from a URL
 URL_INVALID = "url_invalid"
 URL_SCHEME_NOT_ALLOWED = "url_scheme_not_allowed"
@@ -52,6 +53,8 @@ CODES = {
     METHOD_NOT_ALLOWED: (405, _("This method is not allowed here.")),
     NOT_ACCEPTABLE: (406, _("The API answers in JSON only.")),
     RATE_LIMITED: (429, _("Too many requests; wait for the number of seconds in Retry-After.")),
+    QUEUE_FULL: (503, _("The service is busy: too many images are waiting to be recognised; "
+                        "try again after the number of seconds in Retry-After.")),
     URL_INVALID: (400, _("The URL is not a valid absolute URL.")),
     URL_SCHEME_NOT_ALLOWED: (400, _("Only http and https URLs are fetched.")),
     URL_PORT_NOT_ALLOWED: (400, _("The URL's port is not one the server fetches from.")),
@@ -68,11 +71,13 @@ CODES = {
 class ApiError(exceptions.APIException):
     """A refusal with one of the codes above and a message for people."""
 
-    def __init__(self, code: str, message: str | None = None):
+    def __init__(self, code: str, message: str | None = None, *, retry_after: int | None = None):
         status_code, default_message = CODES[code]
         self.status_code = status_code
         super().__init__(message or default_message, code)
         self.error_code = code
+        # DRF's handler answers `wait` with a Retry-After header.
+        self.wait = retry_after
 
 
 # DRF's own exceptions, mapped to the codes above.

@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
 from pyvision.engine.synsets import load_synsets
-from pyvision.recognition import access, pipeline
+from pyvision.ops.views import RETRY_AFTER_SECONDS
+from pyvision.recognition import access, files, pipeline
 from pyvision.recognition.models import Prediction, Recognition
 from pyvision.synsets.models import SYNONYM_SEPARATOR, Synset
 
@@ -166,7 +167,9 @@ class RecognitionList(APIView):
         responses={
             201: OpenApiResponse(RecognitionSerializer, description="Finished: done, or failed with an error code."),
             202: OpenApiResponse(RecognitionSerializer, description="Accepted, still queued or running."),
-            413: ErrorResponseSerializer, 415: ErrorResponseSerializer, 429: ErrorResponseSerializer, **ERRORS,
+            413: ErrorResponseSerializer, 415: ErrorResponseSerializer, 429: ErrorResponseSerializer,
+            503: OpenApiResponse(ErrorResponseSerializer, description="Too many images are waiting: try again after Retry-After."),
+            **ERRORS,
         },
         examples=[
             OpenApiExample("From a URL", request_only=True, value={"url": "https://example.org/cat.jpg", "top_k": 3, "lang": "zh-hans"}),
@@ -174,6 +177,8 @@ class RecognitionList(APIView):
         ],
     )
     def post(self, request):
+        if pipeline.queue_is_full():
+            raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS)
         wait = query(WaitSerializer, request)["wait"]
         serializer = RecognitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -202,9 +207,7 @@ class RecognitionDetail(APIView):
                    responses={204: None, 404: ErrorResponseSerializer, **ERRORS})
     def delete(self, request, pk):
         recognition = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
-        image = recognition.image
-        image.delete()
-        image.file.delete(save=False)
+        files.delete_images([recognition.image])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,6 +8,7 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.engine.registry import MODELS
@@ -27,7 +28,7 @@ def with_predictions(recognitions):
     return recognitions.select_related("image").prefetch_related(
         Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
 
-QUEUE_FULL = "The service is busy: too many photos are waiting to be recognised. Try again in a minute."
+QUEUE_FULL = gettext_lazy("The service is busy: too many photos are waiting to be recognised. Try again in a minute.")
 
 
 @require_GET
