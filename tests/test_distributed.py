@@ -98,13 +98,16 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(postgres_re
     deadline = time.monotonic() + 60
     while True:
         assert time.monotonic() < deadline, "worker-0 never seen busy"
-        running = in_flight(service.worker_log("worker-0"))
-        if running and service.query("SELECT COUNT(*) FROM recognition_recognition WHERE status = 'done'")[0][0] >= 10:
+        if in_flight(service.worker_log("worker-0")) and service.query(
+                "SELECT COUNT(*) FROM recognition_recognition WHERE status = 'done'")[0][0] >= 10:
             break
         time.sleep(0.005)
     victim = service.workers["worker-0"]
     victim.kill()
     victim.wait(10)
+    # Read from its log once it is dead: what it had started and never finished.
+    running = in_flight(service.worker_log("worker-0"))
+    assert running, "worker-0 was killed between two recognitions"
     service.start_worker("worker-0")
     uploading.join()
     statuses = service.wait_finished(ids, timeout=180)
