@@ -30,6 +30,7 @@ class LiveService:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data_dir.parent / f"{data_dir.name}.log", "wb")
         env = {**os.environ, "PYVISION_DATA_DIR": str(data_dir), "PORT": str(self.port), **environment}
+        self.environment = env
         self.process = subprocess.Popen([sys.executable, "-m", "pyvision", "run"], env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self.http = requests.Session()
