@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine.errors import ImageError
-from pyvision.synsets.models import Synset
 
 from .models import Prediction, Recognition
 
@@ -64,7 +63,6 @@ def run(recognition_id: str) -> None:
 
 def finish(recognition: Recognition, result: RecognitionResult) -> None:
     finished_at = timezone.now()
-    synsets = Synset.objects.in_bulk([p.index for p in result.predictions])
     with transaction.atomic():
         updated = _current_claim(recognition).update(
             status=Recognition.Status.DONE,
@@ -76,7 +74,8 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
         )
         if updated:
             Prediction.objects.bulk_create(
-                Prediction(recognition=recognition, rank=p.rank, synset=synsets[p.index], score=p.score)
+                # A synset's primary key is its class index: no lookup needed.
+                Prediction(recognition=recognition, rank=p.rank, synset_id=p.index, score=p.score)
                 for p in result.predictions
             )
     if updated:
