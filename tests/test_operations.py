@@ -82,7 +82,8 @@ def test_readyz_names_the_storage_it_cannot_reach(client, settings):
     ready = client.get("/readyz")
     assert ready.status_code == 503
     body = ready.json()
-    assert body["checks"]["storage"].startswith("unreachable") and body["checks"]["database"] == "ok"
+    # Which one, but not why: the reason names internal hosts, and goes to the log only.
+    assert body["checks"] == {"database": "ok", "broker": "ok", "storage": "unreachable"}
     assert body["message"] == "Not ready: storage unreachable."
 
 

@@ -9,7 +9,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("profile/", views.profile, name="profile"),
     path("delete/", views.delete_account, name="delete-account"),
-    path("login/", auth.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("password/", auth.PasswordChangeView.as_view(
         template_name="accounts/password_change.html", success_url=reverse_lazy("profile")), name="password_change"),

@@ -1,15 +1,34 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from pyvision.recognition.files import delete_images
 from pyvision.recognition.models import Image
 
 from .forms import DeleteAccountForm, EmailForm, RegistrationForm
+
+
+def adopt_anonymous_images(session_key: str | None, user) -> None:
+    """What this browser recognised before signing in becomes the account's.
+
+    Signing in gives the session a new key, so it must be read before that.
+    """
+    if session_key:
+        Image.objects.filter(owner=None, session_key=session_key).update(owner=user, session_key="")
+
+
+class LoginView(auth.LoginView):
+    template_name = "accounts/login.html"
+
+    def form_valid(self, form):
+        anonymous_key = self.request.session.session_key
+        response = super().form_valid(form)
+        adopt_anonymous_images(anonymous_key, form.get_user())
+        return response
 
 
 def register(request):
@@ -20,9 +39,7 @@ def register(request):
         anonymous_key = request.session.session_key
         with transaction.atomic():
             user = form.save()
-            # What this browser recognised before registering becomes the new account's.
-            if anonymous_key:
-                Image.objects.filter(owner=None, session_key=anonymous_key).update(owner=user, session_key="")
+            adopt_anonymous_images(anonymous_key, user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome, %(name)s. Your photos are private to you.") % {"name": user.username})
         return redirect("my-images")
@@ -53,7 +70,6 @@ def delete_account(request):
     if request.method == "POST" and form.is_valid():
         user = request.user
         with transaction.atomic():
-            delete_images(user.images.all())
             logout(request)
             user.delete()
         messages.success(request, _("Your account, your photos and their results have been deleted."))

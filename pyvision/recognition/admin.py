@@ -3,7 +3,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import pipeline
-from .files import delete_images
 from .models import Image, Prediction, Recognition
 
 
@@ -25,21 +24,6 @@ class ImageAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "owner", "session_key", "file", "thumbnail", "original_name", "size", "created_at")
     fields = ("id", "owner", "session_key", "original_name", "size", "created_at", "note", "is_demo", "file", "thumbnail")
     inlines = [RecognitionInline]
-    actions = ["delete_with_files"]
-
-    def get_actions(self, request):
-        # Django's own bulk delete would leave the files in storage.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def delete_model(self, request, obj):
-        delete_images([obj])
-
-    @admin.action(description=_("Delete the selected images and their files"), permissions=["delete"])
-    def delete_with_files(self, request, queryset):
-        count = delete_images(queryset)
-        self.message_user(request, ngettext("%d image deleted.", "%d images deleted.", count) % count)
 
 
 class PredictionInline(admin.TabularInline):

@@ -7,6 +7,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from pyvision.engine.decode import decode
@@ -44,17 +46,22 @@ def thumbnail(image: Image):
 
 
 def delete_images(images) -> int:
-    """Delete images, their recognitions, and their files in storage; returns how many.
+    """Delete images and their recognitions; returns how many.
 
-    Rows go first, in a transaction; files are removed once it commits, so a failed
-    delete never leaves a row pointing at a missing file.
+    Their files follow once the deletion commits (``delete_stored_files``).
     """
-    images = list(images)
-    names = [f.name for image in images for f in (image.file, image.thumbnail) if f]
     with transaction.atomic():
-        Image.objects.filter(pk__in=[image.pk for image in images]).delete()
-        transaction.on_commit(lambda: _delete_files(names))
-    return len(images)
+        _total, per_model = Image.objects.filter(pk__in=[image.pk for image in images]).delete()
+    return per_model.get(Image._meta.label, 0)
+
+
+@receiver(post_delete, sender=Image)
+def delete_stored_files(sender, instance: Image, **kwargs) -> None:
+    """However an image row goes (a delete here, its owner removed in the admin, a
+    cascade), its original and thumbnail leave storage too, once that commits: a
+    failed delete never leaves a row pointing at a missing file."""
+    names = [f.name for f in (instance.file, instance.thumbnail) if f]
+    transaction.on_commit(lambda: _delete_files(names))
 
 
 def _delete_files(names: list[str]) -> None:

@@ -95,7 +95,8 @@ def retry_failed(recognitions) -> int:
     with transaction.atomic():
         ids = list(recognitions.filter(status=Recognition.Status.FAILED).values_list("pk", flat=True))
         Recognition.objects.filter(pk__in=ids).update(
-            status=Recognition.Status.QUEUED, error_code="", error_message="", started_at=None, finished_at=None)
+            status=Recognition.Status.QUEUED, error_code="", error_message="", started_at=None, finished_at=None,
+            attempts=0)
         for pk in ids:
             enqueue(pk)
     return len(ids)

@@ -125,7 +125,8 @@ def image_rerun(request, pk):
     image = get_object_or_404(access.own_images(request), pk=pk)
     model = request.POST.get("model", "")
     if model not in MODELS:
-        return HttpResponse(_("Unknown model %(model)s.") % {"model": model[:40]}, status=400)
+        return HttpResponse(_("Unknown model %(model)s.") % {"model": model[:40]}, status=400,
+                            content_type="text/plain; charset=utf-8")
     pipeline.recognize_again(image, model)
     return redirect("image", image.pk)
 

@@ -45,6 +45,15 @@ def test_what_was_recognised_before_registering_becomes_the_accounts(db, upload)
     assert client.get(f"/images/{recognition.image_id}/").status_code == 200
 
 
+def test_what_was_recognised_before_logging_in_becomes_the_accounts(make_user, upload):
+    user, _ = make_user("ada")
+    client = Client()
+    recognition = upload(client, recognise=False)
+    assert client.post("/account/login/", {"username": "ada", "password": PASSWORD}).status_code == 302
+    assert Image.objects.get(pk=recognition.image_id).owner == user
+    assert client.get(f"/images/{recognition.image_id}/").status_code == 200
+
+
 def test_log_in_and_log_out(make_user):
     make_user("ada")
     client = Client()

@@ -27,7 +27,7 @@ def test_the_admin_retries_failed_recognitions_and_marks_demos(make_user, upload
     response = client.post("/admin/recognition/recognition/", {"action": "retry", "_selected_action": [failed.pk]})
     assert response.status_code == 302
     failed.refresh_from_db()
-    assert failed.status == "queued" and failed.error_code == ""
+    assert (failed.status, failed.error_code, failed.attempts) == ("queued", "", 0)  # a fresh start
     image = failed.image
     changed = client.post(f"/admin/recognition/image/{image.pk}/change/", {
         "note": "", "is_demo": "on",
@@ -36,6 +36,19 @@ def test_the_admin_retries_failed_recognitions_and_marks_demos(make_user, upload
         "recognitions-0-id": str(failed.pk), "recognitions-0-image": str(image.pk)})
     assert changed.status_code == 302
     assert Image.objects.get(pk=image.pk).is_demo
+
+
+def test_a_user_deleted_in_the_admin_leaves_no_file_in_storage(make_user, upload, media,
+                                                               django_capture_on_commit_callbacks):
+    user, owner = make_user()
+    recognition = upload(owner, "chelsea.png")
+    assert owner.get(f"/images/{recognition.image_id}/thumbnail").status_code == 200
+    assert len([p for p in media.rglob("*") if p.is_file()]) == 2  # the original and its thumbnail
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = admin_client(None).post(f"/admin/auth/user/{user.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not Image.objects.exists()
+    assert not [p for p in media.rglob("*") if p.is_file()]
 
 
 def test_the_admin_edits_class_names(db):

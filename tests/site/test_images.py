@@ -124,7 +124,9 @@ def test_run_again_with_the_other_model(make_user, upload):
     assert response.status_code == 302
     again = Recognition.objects.exclude(pk=recognition.pk).get(image=recognition.image_id)
     assert again.model == "lite2" and again.status == "queued"
-    assert client.post(f"/images/{recognition.image_id}/rerun", {"model": "resnet"}).status_code == 400
+    refused = client.post(f"/images/{recognition.image_id}/rerun", {"model": "<svg onload=alert(1)>"})
+    # What was sent comes back as text, never as markup.
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/plain")
 
 
 def test_a_file_over_the_limit_is_refused_by_name_and_the_others_go_on(make_user, photo, settings):
