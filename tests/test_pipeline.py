@@ -108,3 +108,31 @@ def test_an_attempt_presumed_lost_cannot_overwrite_the_newer_one(photo):
     assert recognition.attempts == 2
     assert recognition.predictions.count() == 5
     assert recognition.predictions.get(rank=1).synset.wnid != "n07920052"
+
+
+def test_storage_that_fails_for_a_moment_gives_the_recognition_back(photo, media):
+    recognition = submit(photo("coffee.png"))
+    images = media / "images"
+    # A real OSError from the storage: the folder of the stored file is not a folder.
+    images.rename(media / "away")
+    images.write_bytes(b"")
+    with pytest.raises(NotADirectoryError):
+        worker.run(recognition.pk)
+    assert Recognition.objects.get(pk=recognition.pk).status == "queued"
+    images.unlink()
+    (media / "away").rename(images)
+    worker.run(recognition.pk)
+    done = Recognition.objects.get(pk=recognition.pk)
+    assert (done.status, done.attempts) == ("done", 2)
+
+
+def test_storage_that_keeps_failing_ends_in_a_clear_failure(photo, media, settings):
+    settings.RECOGNITION_MAX_ATTEMPTS = 2
+    recognition = submit(photo("coffee.png"))
+    (media / "images").rename(media / "away")
+    (media / "images").write_bytes(b"")
+    for _ in range(2):
+        with pytest.raises(NotADirectoryError):
+            worker.run(recognition.pk)
+    failed = Recognition.objects.get(pk=recognition.pk)
+    assert (failed.status, failed.error_code, failed.attempts) == ("failed", "storage_unavailable", 2)

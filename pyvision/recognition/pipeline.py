@@ -10,12 +10,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import File
-from django.db import transaction
+from botocore.exceptions import BotoCoreError, ClientError
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from .models import Image, Recognition
 
 log = logging.getLogger(__name__)
+
+# Errors that pass: a network or storage hiccup, the database away for a moment. A
+# recognition they interrupt is given back and tried again.
+TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError, BotoCoreError, ClientError)
 
 
 def submit(upload: File, *, owner=None, session_key: str = "", model: str | None = None,

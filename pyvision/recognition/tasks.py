@@ -17,9 +17,10 @@ SWEEP_INTERVAL_SECONDS = 30
 PURGE_INTERVAL_SECONDS = 600
 
 
-# A database that is down for a while does not lose the task: it is tried again, ever
-# more slowly; if it is still down after that, the sweep sends it again later.
-@app.task(ignore_result=True, autoretry_for=(OperationalError, InterfaceError),
+# A database or a storage that is down for a while does not lose the task: the worker
+# gives the recognition back and the task is tried again, ever more slowly; if it is
+# still down after that, the sweep sends it again later.
+@app.task(ignore_result=True, autoretry_for=pipeline.TRANSIENT_ERRORS,
           retry_backoff=True, retry_backoff_max=30, max_retries=10)
 def recognize(recognition_id: str) -> None:
     # Imported here: the web process imports this module to send the task, and must

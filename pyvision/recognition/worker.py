@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
+from botocore.exceptions import ClientError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,11 +18,13 @@ from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine.errors import ImageError
 
 from .models import Prediction, Recognition
+from .pipeline import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
 FILE_MISSING = "file_missing"
 INTERNAL_ERROR = "internal_error"
+STORAGE_UNAVAILABLE = "storage_unavailable"
 
 _classifiers: dict[str, Classifier] = {}
 _classifiers_lock = threading.Lock()
@@ -50,15 +53,42 @@ def run(recognition_id: str) -> None:
         with recognition.image.file.open("rb") as f:
             data = f.read()
         result = classifier(recognition.model).recognize(data, recognition.top_k)
+        finish(recognition, result)
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
-    except FileNotFoundError:
-        fail(recognition, FILE_MISSING, "The uploaded file is no longer in storage.")
-    except Exception:
-        log.exception("recognition %s: unexpected error", recognition_id)
-        fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
-    else:
-        finish(recognition, result)
+    except Exception as exc:
+        if is_missing_file(exc):
+            fail(recognition, FILE_MISSING, "The uploaded file is no longer in storage.")
+        elif isinstance(exc, TRANSIENT_ERRORS):
+            # The storage or the database is away for a moment: give the recognition
+            # back, and let the task be tried again (Celery's autoretry).
+            release(recognition)
+            raise
+        else:
+            log.exception("recognition %s: unexpected error", recognition_id)
+            fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
+
+
+def is_missing_file(exc: Exception) -> bool:
+    if isinstance(exc, FileNotFoundError):
+        return True
+    # S3 reports a missing object as a ClientError with a 404 or NoSuchKey code.
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+
+
+def release(recognition: Recognition) -> None:
+    """Put this attempt's recognition back in the queue, or fail it after the last attempt."""
+    try:
+        if recognition.attempts >= settings.RECOGNITION_MAX_ATTEMPTS:
+            fail(recognition, STORAGE_UNAVAILABLE, f"The image could not be read or its result written in "
+                 f"{recognition.attempts} attempts; the storage or the database kept failing.")
+        else:
+            _current_claim(recognition).update(status=Recognition.Status.QUEUED)
+            log.warning("recognition %s: attempt %d gave way to a passing error; queued again",
+                        recognition.pk, recognition.attempts)
+    except TRANSIENT_ERRORS:
+        # Still unreachable: it stays running, and the sweep takes it again once stale.
+        log.warning("recognition %s: could not be queued again yet", recognition.pk)
 
 
 def finish(recognition: Recognition, result: RecognitionResult) -> None:
