@@ -171,6 +171,9 @@ if S3_BUCKET:
 MAX_UPLOAD_BYTES = int(float(os.environ.get("PYVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
+# The site's page sends one file per request; a form sent without its script may
+# carry a batch, up to this many.
+DATA_UPLOAD_MAX_NUMBER_FILES = 50
 
 # People may try the service without an account; their images belong to the browser
 # session and are deleted after ANONYMOUS_RETENTION_HOURS.

@@ -16,7 +16,6 @@ from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
@@ -27,6 +26,7 @@ from pyvision.recognition.models import Prediction, Recognition
 from pyvision.synsets.models import SYNONYM_SEPARATOR, Synset
 
 from . import errors, fetch, uploads
+from .throttling import AnonymousRate, UserRate
 from .serializers import (
     NAME_LANGUAGES,
     ErrorResponseSerializer,
@@ -72,24 +72,6 @@ class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-
-
-class AnonymousRate(AnonRateThrottle):
-    """Per client IP, for requests without a user. The rate is read at each request so
-    a changed setting applies at once."""
-
-    def get_rate(self):
-        return settings.RATE_ANON
-
-
-class UserRate(UserRateThrottle):
-    """Per user, for requests with one (an anonymous request counts under AnonymousRate only)."""
-
-    def get_rate(self):
-        return settings.RATE_USER
-
-    def get_cache_key(self, request, view):
-        return super().get_cache_key(request, view) if request.user.is_authenticated else None
 
 
 def language(request, params: dict) -> str:

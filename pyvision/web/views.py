@@ -9,8 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from pyvision.api import throttling
 from pyvision.engine.registry import MODELS
 from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
@@ -18,6 +20,7 @@ from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.models import Synset
 
 from .presenting import language, matching_synsets, models, present
+from .uploads import SkipOversizeFiles
 
 MAX_NOTE_LENGTH = Image._meta.get_field("note").max_length
 RECENT_ON_HOME = 12
@@ -46,8 +49,18 @@ def home(request):
     })
 
 
+@csrf_exempt  # checked by accept_upload, once the size-limiting handler is in place
 @require_POST
 def upload(request):
+    # Before anything reads the body (the CSRF check would): files over the limit are
+    # then skipped as they stream in, never stored whole.
+    oversize = SkipOversizeFiles(request)
+    request.upload_handlers.insert(0, oversize)
+    return accept_upload(request, oversize)
+
+
+@csrf_protect
+def accept_upload(request, oversize):
     if not (request.user.is_authenticated or settings.ALLOW_ANONYMOUS):
         if request.htmx:
             return HttpResponseForbidden(_("Log in to upload photos."))
@@ -55,33 +68,38 @@ def upload(request):
     model = request.POST.get("model") or settings.DEFAULT_MODEL
     note = request.POST.get("note", "").strip()
     files = request.FILES.getlist("image")
-    if pipeline.queue_is_full():
-        template = "web/upload_result.html" if request.htmx else "web/upload_errors.html"
-        response = render(request, template, {"errors": [QUEUE_FULL]}, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-    errors = []
+    errors = [_("%(name)s is over the %(limit)s limit.") % {
+        "name": name[:80], "limit": filesizeformat(settings.MAX_UPLOAD_BYTES)} for name in oversize.skipped]
     if model not in MODELS:
         errors.append(_("Unknown model %(model)s.") % {"model": model[:40]})
     elif len(note) > MAX_NOTE_LENGTH:
         errors.append(_("The note has %(length)d characters; the limit is %(limit)d.")
                       % {"length": len(note), "limit": MAX_NOTE_LENGTH})
-    elif not files:
+    elif not files and not oversize.skipped:
         errors.append(_("Choose at least one photo to upload."))
     cards = []
-    for upload in files if not errors else []:
-        if upload.size > settings.MAX_UPLOAD_BYTES:
-            errors.append(_("%(name)s: %(size)s is over the %(limit)s limit.") % {
-                "name": upload.name[:80], "size": filesizeformat(upload.size), "limit": filesizeformat(settings.MAX_UPLOAD_BYTES)})
-            continue
+    busy = None
+    for upload in files if len(errors) == len(oversize.skipped) else []:
+        # Each file is one recognition: it counts against the queue and the rate limits.
+        if pipeline.queue_is_full():
+            busy, retry_after = QUEUE_FULL, RETRY_AFTER_SECONDS
+        elif (wait := throttling.wait_seconds(request)) is not None:
+            busy, retry_after = _("Too many photos at once: wait %(seconds)d seconds.") % {"seconds": wait}, wait
+        if busy:
+            errors.append(busy)
+            break
         recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
         cards.append(present(recognition))
-    status = 400 if errors and not cards else 200
+    status = (503 if busy == QUEUE_FULL else 429 if busy else 400) if errors and not cards else 200
     if not request.htmx:
         if cards and not errors:
             return redirect("recognition", cards[0]["recognition"].pk)
-        return render(request, "web/upload_errors.html", {"errors": errors}, status=status)
-    return render(request, "web/upload_result.html", {"cards": cards, "errors": errors}, status=status)
+        response = render(request, "web/upload_errors.html", {"errors": errors}, status=status)
+    else:
+        response = render(request, "web/upload_result.html", {"cards": cards, "errors": errors}, status=status)
+    if busy:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_GET

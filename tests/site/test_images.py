@@ -138,12 +138,34 @@ def test_a_file_over_the_limit_is_refused_by_name_and_the_others_go_on(make_user
     small = SimpleUploadedFile("coffee.png", photo("coffee.png"))
     response = client.post("/upload", {"image": [big, small]}, headers={"HX-Request": "true"})
     assert response.status_code == 200
-    assert "huge.png: 1.0\xa0MB is over the 1.0\xa0MB limit." in response.content.decode()
+    assert "huge.png is over the 1.0\xa0MB limit." in response.content.decode()
     assert StoredImage.objects.get().original_name == "coffee.png"
     alone = client.post("/upload", {"image": SimpleUploadedFile("huge.png", b"\0" * (1024 * 1024 + 1))},
                         headers={"HX-Request": "true"})
     assert alone.status_code == 400 and "huge.png" in alone.content.decode()
     assert StoredImage.objects.count() == 1
+
+
+def test_each_file_counts_against_the_rate_limit_and_the_queue(make_user, photo, settings):
+    from django.core.cache import cache
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    cache.clear()
+    settings.RATE_USER = "2/min"
+    _, client = make_user()
+    batch = [SimpleUploadedFile(f"{i}.png", photo("coffee.png")) for i in range(3)]
+    limited = client.post("/upload", {"image": batch}, headers={"HX-Request": "true"})
+    assert limited.status_code == 200 and StoredImage.objects.count() == 2  # the third waits
+    assert "Too many photos at once" in limited.content.decode() and int(limited["Retry-After"]) > 0
+    assert client.post("/upload", {"image": SimpleUploadedFile("4.png", photo("coffee.png"))},
+                       headers={"HX-Request": "true"}).status_code == 429
+    cache.clear()
+    settings.RATE_USER, settings.QUEUE_LIMIT = "100/min", 3  # two are queued already
+    batch = [SimpleUploadedFile(f"{i}.png", photo("coffee.png")) for i in range(3)]
+    busy = client.post("/upload", {"image": batch}, headers={"HX-Request": "true"})
+    assert StoredImage.objects.count() == 3 and "too many photos are waiting" in busy.content.decode()
+    rerun = client.post(f"/images/{StoredImage.objects.first().pk}/rerun", {"model": "lite2"})
+    assert rerun.status_code == 503 and int(rerun["Retry-After"]) > 0
 
 
 def test_a_long_note_on_upload_is_refused(make_user, photo):
