@@ -11,6 +11,7 @@ for the decoder to say, not the Content-Type.
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -122,6 +123,35 @@ def is_allowed(address, policy: FetchPolicy) -> bool:
     return address.is_global and not (address.is_multicast or address.is_reserved or address.is_unspecified)
 
 
+def cut_at(deadline: float, connection_class):
+    """``connection_class``, with its socket shut down once ``deadline`` passes.
+
+    urllib3's read timeout applies to each read: a server sending its status line and
+    headers a byte at a time would otherwise hold the request (and a web thread) for as
+    long as it likes.
+    """
+
+    class CutAtDeadline(connection_class):
+        def connect(self):
+            super().connect()
+            self._watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), self._cut)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+        def _cut(self):
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except (AttributeError, OSError):
+                pass  # already closed
+
+        def close(self):
+            if watchdog := getattr(self, "_watchdog", None):
+                watchdog.cancel()
+            super().close()
+
+    return CutAtDeadline
+
+
 def _request(target: Target, address: str, policy: FetchPolicy, deadline: float):
     timeout = urllib3.Timeout(connect=policy.connect_timeout, read=_remaining(deadline))
     options = {"port": target.port, "timeout": timeout, "retries": False, "maxsize": 1}
@@ -129,6 +159,7 @@ def _request(target: Target, address: str, policy: FetchPolicy, deadline: float)
         pool = urllib3.HTTPSConnectionPool(address, server_hostname=target.host, cert_reqs="CERT_REQUIRED", **options)
     else:
         pool = urllib3.HTTPConnectionPool(address, **options)
+    pool.ConnectionCls = cut_at(deadline, pool.ConnectionCls)
     default_port = 443 if target.scheme == "https" else 80
     host = f"[{target.host}]" if ":" in target.host else target.host
     headers = {
@@ -149,6 +180,8 @@ def _request(target: Target, address: str, policy: FetchPolicy, deadline: float)
     except Urllib3Timeout:
         raise FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.") from None
     except HTTPError as exc:
+        if time.monotonic() >= deadline:  # cut by the watchdog
+            raise FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.") from None
         raise FetchError(errors.URL_CONNECTION_FAILED, f"The server at the URL could not be reached ({type(exc).__name__}).") from None
 
 
@@ -172,7 +205,11 @@ def _read_limited(response, policy: FetchPolicy, deadline: float) -> bytes:
     except Urllib3Timeout:
         raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.") from None
     except HTTPError as exc:
+        if time.monotonic() >= deadline:  # cut by the watchdog
+            raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.") from None
         raise FetchError(errors.URL_CONNECTION_FAILED, f"The download broke off ({type(exc).__name__}).") from None
+    if time.monotonic() >= deadline:  # the watchdog's cut ends the body like a close
+        raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.")
     return b"".join(chunks)
 
 
