@@ -19,11 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
-from pyvision.engine.synsets import load_synsets
+from pyvision.engine.synsets import SYNONYM_SEPARATOR, load_synsets
 from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, files, pipeline
 from pyvision.recognition.models import Prediction, Recognition
-from pyvision.synsets.models import SYNONYM_SEPARATOR, Synset
+from pyvision.synsets.models import Synset
 
 from . import errors, fetch, uploads
 from .throttling import AnonymousRate, UserRate

@@ -1,11 +1,16 @@
 """The 1000 ImageNet classes in model output order, from the committed data file."""
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 DATA_FILE = Path(__file__).parent / "data" / "synsets.json"
+
+# Synonyms are separated by commas: Latin, full-width (Chinese) or Arabic.
+SYNONYM_SEPARATOR = re.compile(r"\s*[,，،]\s*")
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,21 @@ def load_synsets() -> list[dict]:
 
 @cache
 def load_classes() -> list[ImageNetClass]:
-    return [
-        ImageNetClass(s["index"], s["wnid"], s["names"]["en"].split(",")[0].strip())
-        for s in load_synsets()
-    ]
+    return [ImageNetClass(s["index"], s["wnid"], display_label(s["names"]["en"], "en")) for s in load_synsets()]
+
+
+def first_synonym(names: str) -> str:
+    return SYNONYM_SEPARATOR.split(names.strip())[0]
+
+
+def display_label(names: str, language: str) -> str:
+    """The name people see: the first synonym, or all of them where another class's
+    first synonym is the same (Cardigan the corgi and cardigan the sweater)."""
+    first = first_synonym(names)
+    return names.strip() if first.casefold() in shared_first_synonyms(language) else first
+
+
+@cache
+def shared_first_synonyms(language: str) -> frozenset[str]:
+    counts = Counter(first_synonym(s["names"].get(language) or s["names"]["en"]).casefold() for s in load_synsets())
+    return frozenset(name for name, count in counts.items() if count > 1)

@@ -1,9 +1,6 @@
-import re
-
 from django.db import models
 
-# Synonyms are separated by commas: Latin, full-width (Chinese) or Arabic.
-SYNONYM_SEPARATOR = re.compile(r"\s*[,，،]\s*")
+from pyvision.engine.synsets import display_label
 
 
 class Synset(models.Model):
@@ -27,5 +24,5 @@ class Synset(models.Model):
         return self.names.get(language) or self.names["en"]
 
     def label(self, language: str = "en") -> str:
-        """The first synonym: the name shown to people."""
-        return SYNONYM_SEPARATOR.split(self.name(language).strip())[0]
+        """The name shown to people (see display_label)."""
+        return display_label(self.name(language), language)
