@@ -178,10 +178,10 @@ def _request(target: Target, address: str, policy: FetchPolicy, deadline: float)
         # Caught before the timeout below: urllib3 makes a refused connection a kind of timeout.
         raise FetchError(errors.URL_CONNECTION_FAILED, "The server at the URL refused the connection or is unreachable.") from None
     except Urllib3Timeout:
-        raise FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.") from None
+        raise _no_answer() from None
     except HTTPError as exc:
         if time.monotonic() >= deadline:  # cut by the watchdog
-            raise FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.") from None
+            raise _no_answer() from None
         raise FetchError(errors.URL_CONNECTION_FAILED, f"The server at the URL could not be reached ({type(exc).__name__}).") from None
 
 
@@ -191,6 +191,7 @@ def _read_limited(response, policy: FetchPolicy, deadline: float) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
         raise too_large
+    too_slow = FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.")
     chunks, size = [], 0
     try:
         # read1 returns what one read of the socket gave, so a server sending a byte
@@ -200,21 +201,25 @@ def _read_limited(response, policy: FetchPolicy, deadline: float) -> bytes:
             if size > policy.max_bytes:
                 raise too_large
             if time.monotonic() > deadline:
-                raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.")
+                raise too_slow
             chunks.append(chunk)
     except Urllib3Timeout:
-        raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.") from None
+        raise too_slow from None
     except HTTPError as exc:
         if time.monotonic() >= deadline:  # cut by the watchdog
-            raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.") from None
+            raise too_slow from None
         raise FetchError(errors.URL_CONNECTION_FAILED, f"The download broke off ({type(exc).__name__}).") from None
     if time.monotonic() >= deadline:  # the watchdog's cut ends the body like a close
-        raise FetchError(errors.URL_TIMEOUT, "The file at the URL took too long to download.")
+        raise too_slow
     return b"".join(chunks)
 
 
 def _remaining(deadline: float) -> float:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.")
+        raise _no_answer()
     return remaining
+
+
+def _no_answer() -> FetchError:
+    return FetchError(errors.URL_TIMEOUT, "The server at the URL did not answer in time.")
