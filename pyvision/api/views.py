@@ -2,7 +2,6 @@ import base64
 import binascii
 import ipaddress
 import time
-from functools import cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -19,11 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
-from pyvision.engine.synsets import SYNONYM_SEPARATOR, load_synsets
 from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, files, pipeline
 from pyvision.recognition.models import Prediction, Recognition
 from pyvision.synsets.models import Synset
+from pyvision.synsets.search import matching_indexes
 
 from . import errors, fetch, uploads
 from .throttling import AnonymousRate, UserRate
@@ -129,7 +128,7 @@ class RecognitionList(APIView):
         if "status" in params:
             recognitions = recognitions.filter(status=params["status"])
         if "label" in params:
-            recognitions = recognitions.filter(predictions__rank=1, predictions__synset__in=matching_synsets(params["label"], exact=True))
+            recognitions = recognitions.filter(predictions__rank=1, predictions__synset__in=matching_indexes(params["label"], exact=True))
         paginator = Pagination()
         page = paginator.paginate_queryset(with_predictions(recognitions), request, view=self)
         lang = language(request, params)
@@ -200,7 +199,7 @@ class SynsetList(APIView):
         params = query(SynsetFilterSerializer, request)
         synsets = Synset.objects.all()
         if params.get("q"):
-            synsets = synsets.filter(index__in=matching_synsets(params["q"]))
+            synsets = synsets.filter(index__in=matching_indexes(params["q"]))
         paginator = Pagination()
         page = paginator.paginate_queryset(synsets, request, view=self)
         return paginator.get_paginated_response(
@@ -211,25 +210,6 @@ class ModelList(APIView):
     @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True), **ERRORS})
     def get(self, request):
         return Response(ModelSerializer(MODELS.values(), many=True).data)
-
-
-def matching_synsets(text: str, exact: bool = False) -> list[int]:
-    """Indexes of the classes whose wnid is ``text`` or one of whose names, in any
-    language, contains it (``exact``: is it). Searched in the engine's cached class
-    data: names are JSON in the database, and there are only 1000 classes."""
-    wanted = text.strip().casefold()
-    return [
-        index for index, wnid, names in searchable_synsets()
-        if wnid == wanted or any(name == wanted if exact else wanted in name for name in names)
-    ]
-
-
-@cache
-def searchable_synsets() -> list[tuple[int, str, list[str]]]:
-    return [
-        (s["index"], s["wnid"], [name.casefold() for text in s["names"].values() for name in SYNONYM_SEPARATOR.split(text.strip())])
-        for s in load_synsets()
-    ]
 
 
 def image_from(request, params: dict) -> ContentFile:

@@ -18,9 +18,9 @@ from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.files import delete_images, thumbnail
 from pyvision.recognition.models import Image, Prediction, Recognition
-from pyvision.synsets.models import Synset
+from pyvision.synsets.search import matching_indexes
 
-from .presenting import language, matching_synsets, models, present
+from .presenting import language, models, present
 from .views import MAX_NOTE_LENGTH, QUEUE_FULL, with_predictions
 
 
@@ -44,7 +44,7 @@ def my_images(request):
     query = request.GET.get("q", "").strip()[:100]
     since, until = parse_date(request.GET.get("from", "")), parse_date(request.GET.get("to", ""))
     if query:
-        found = matching_synsets(Synset.objects.all(), query)
+        found = matching_indexes(query)
         images = images.filter(recognitions__predictions__synset__in=found, recognitions__predictions__rank=1).distinct()
     # Dates are the days of the browser's time zone (the current time zone).
     if since:

@@ -43,9 +43,3 @@ def present(recognition):
         top = recognition.predictions.all()[0].synset
         hierarchy = [step["name"].replace("_", " ") for step in top.hierarchy[-HIERARCHY_DEPTH:]]
     return {"recognition": recognition, "image": recognition.image, "predictions": predictions, "hierarchy": hierarchy}
-
-
-def matching_synsets(synsets, query: str) -> list:
-    """The classes with a name in any language containing ``query`` (case-insensitive)."""
-    needle = query.casefold()
-    return [s for s in synsets if any(needle in name.casefold() for name in s.names.values()) or needle == s.wnid]

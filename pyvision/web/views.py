@@ -18,8 +18,9 @@ from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.models import Synset
+from pyvision.synsets.search import matching_indexes
 
-from .presenting import language, matching_synsets, models, present
+from .presenting import language, models, present
 from .uploads import SkipOversizeFiles
 
 MAX_NOTE_LENGTH = Image._meta.get_field("note").max_length
@@ -119,7 +120,7 @@ def objects(request):
     query = request.GET.get("q", "").strip()[:100]
     synsets = Synset.objects.all()
     if query:
-        synsets = Synset.objects.filter(index__in=[s.index for s in matching_synsets(synsets, query)])
+        synsets = Synset.objects.filter(index__in=matching_indexes(query))
     # "Found in" counts the images whose top class this is, in any finished result.
     synsets = synsets.annotate(found=Count("predictions__recognition__image", distinct=True, filter=Q(
         predictions__rank=1, predictions__recognition__image__in=access.own_images(request)))).order_by("index")
