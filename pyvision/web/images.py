@@ -12,16 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image as PILImage
 
-from pyvision.api import throttling
 from pyvision.engine.registry import MODELS
-from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.files import delete_images, thumbnail
 from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.search import matching_indexes
 
 from .presenting import language, models, present
-from .views import MAX_NOTE_LENGTH, QUEUE_FULL, with_predictions
+from .views import MAX_NOTE_LENGTH, too_busy, with_predictions
 
 
 def top_classes():
@@ -129,18 +127,12 @@ def image_rerun(request, pk):
     if model not in MODELS:
         return HttpResponse(_("Unknown model %(model)s.") % {"model": model[:40]}, status=400,
                             content_type="text/plain; charset=utf-8")
-    if pipeline.queue_is_full():
-        return busy(QUEUE_FULL, 503, RETRY_AFTER_SECONDS)
-    if (wait := throttling.wait_seconds(request)) is not None:
-        return busy(_("Too many photos at once: wait %(seconds)d seconds.") % {"seconds": wait}, 429, wait)
+    if busy := too_busy(request):
+        response = HttpResponse(busy.message, status=busy.status, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(busy.retry_after)
+        return response
     pipeline.recognize_again(image, model)
     return redirect("image", image.pk)
-
-
-def busy(message, status: int, retry_after: int) -> HttpResponse:
-    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(retry_after)
-    return response
 
 
 def serve(stored_file, cache: str = "private, max-age=3600"):

@@ -1,3 +1,4 @@
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -69,29 +70,19 @@ def accept_upload(request, oversize):
     model = request.POST.get("model") or settings.DEFAULT_MODEL
     note = request.POST.get("note", "").strip()
     files = request.FILES.getlist("image")
+    problem = form_problem(model, note, sent=files or oversize.skipped)
     errors = [_("%(name)s is over the %(limit)s limit.") % {
         "name": name[:80], "limit": filesizeformat(settings.MAX_UPLOAD_BYTES)} for name in oversize.skipped]
-    if model not in MODELS:
-        errors.append(_("Unknown model %(model)s.") % {"model": model[:40]})
-    elif len(note) > MAX_NOTE_LENGTH:
-        errors.append(_("The note has %(length)d characters; the limit is %(limit)d.")
-                      % {"length": len(note), "limit": MAX_NOTE_LENGTH})
-    elif not files and not oversize.skipped:
-        errors.append(_("Choose at least one photo to upload."))
-    cards = []
-    busy = None
-    for upload in files if len(errors) == len(oversize.skipped) else []:
+    errors += [problem] if problem else []
+    cards, busy = [], None
+    for upload in [] if problem else files:
         # Each file is one recognition: it counts against the queue and the rate limits.
-        if pipeline.queue_is_full():
-            busy, retry_after = QUEUE_FULL, RETRY_AFTER_SECONDS
-        elif (wait := throttling.wait_seconds(request)) is not None:
-            busy, retry_after = _("Too many photos at once: wait %(seconds)d seconds.") % {"seconds": wait}, wait
-        if busy:
-            errors.append(busy)
+        if busy := too_busy(request):
+            errors.append(busy.message)
             break
         recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
         cards.append(present(recognition))
-    status = (503 if busy == QUEUE_FULL else 429 if busy else 400) if errors and not cards else 200
+    status = 200 if cards or not errors else busy.status if busy else 400
     if not request.htmx:
         if cards and not errors:
             return redirect("recognition", cards[0]["recognition"].pk)
@@ -99,8 +90,34 @@ def accept_upload(request, oversize):
     else:
         response = render(request, "web/upload_result.html", {"cards": cards, "errors": errors}, status=status)
     if busy:
-        response["Retry-After"] = str(retry_after)
+        response["Retry-After"] = str(busy.retry_after)
     return response
+
+
+def form_problem(model: str, note: str, sent) -> str | None:
+    if model not in MODELS:
+        return _("Unknown model %(model)s.") % {"model": model[:40]}
+    if len(note) > MAX_NOTE_LENGTH:
+        return _("The note has %(length)d characters; the limit is %(limit)d.") % {
+            "length": len(note), "limit": MAX_NOTE_LENGTH}
+    if not sent:
+        return _("Choose at least one photo to upload.")
+    return None
+
+
+class Busy(NamedTuple):
+    status: int
+    message: str
+    retry_after: int
+
+
+def too_busy(request) -> Busy | None:
+    """Why one more recognition may not be sent now, or None if it may."""
+    if pipeline.queue_is_full():
+        return Busy(503, QUEUE_FULL, RETRY_AFTER_SECONDS)
+    if (wait := throttling.wait_seconds(request)) is not None:
+        return Busy(429, _("Too many photos at once: wait %(seconds)d seconds.") % {"seconds": wait}, wait)
+    return None
 
 
 @require_GET
