@@ -5,7 +5,6 @@ import time
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -20,7 +19,7 @@ from rest_framework.views import APIView
 from pyvision.engine.registry import MODELS
 from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, files, pipeline
-from pyvision.recognition.models import Prediction, Recognition
+from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
 from pyvision.synsets.search import matching_indexes
 
@@ -85,10 +84,6 @@ def query(serializer_class, request) -> dict:
     return params.validated_data
 
 
-def with_predictions(recognitions):
-    return recognitions.prefetch_related(Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
-
-
 def represent(recognition, lang: str) -> dict:
     return RecognitionSerializer(recognition, context={"lang": lang}).data
 
@@ -130,7 +125,7 @@ class RecognitionList(APIView):
         if "label" in params:
             recognitions = recognitions.filter(predictions__rank=1, predictions__synset__in=matching_indexes(params["label"], exact=True))
         paginator = Pagination()
-        page = paginator.paginate_queryset(with_predictions(recognitions), request, view=self)
+        page = paginator.paginate_queryset(recognitions.with_predictions(), request, view=self)
         lang = language(request, params)
         return paginator.get_paginated_response([represent(r, lang) for r in page])
 
@@ -168,7 +163,7 @@ class RecognitionList(APIView):
         recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"], **access.owner_fields(request))
         if wait:
             wait_until_finished(recognition.pk, wait)
-        recognition = with_predictions(Recognition.objects.all()).get(pk=recognition.pk)
+        recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
         return Response(
             represent(recognition, language(request, params)),
             status=status.HTTP_201_CREATED if recognition.is_finished else status.HTTP_202_ACCEPTED,
@@ -181,7 +176,7 @@ class RecognitionDetail(APIView):
                    responses={200: RecognitionSerializer, 404: ErrorResponseSerializer, **ERRORS})
     def get(self, request, pk):
         params = query(LanguageSerializer, request)
-        recognition = get_object_or_404(with_predictions(access.own_recognitions(request)), pk=pk)
+        recognition = get_object_or_404(access.own_recognitions(request).with_predictions(), pk=pk)
         return Response(represent(recognition, language(request, params)))
 
     @extend_schema(summary="Delete a recognition and its image", operation_id="recognitions_destroy",

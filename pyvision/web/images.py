@@ -19,7 +19,7 @@ from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.search import matching_indexes
 
 from .presenting import language, models, present
-from .views import MAX_NOTE_LENGTH, too_busy, with_predictions
+from .views import MAX_NOTE_LENGTH, too_busy
 
 
 def top_classes():
@@ -65,7 +65,7 @@ def my_images(request):
 @require_GET
 def image_page(request, pk):
     image = get_object_or_404(access.own_images(request), pk=pk)
-    recognitions = with_predictions(image.recognitions.all())
+    recognitions = image.recognitions.select_related("image").with_predictions()
     cards = [present(r) for r in recognitions]
     used = {card["recognition"].model for card in cards}
     return render(request, "web/image.html", {

@@ -17,7 +17,7 @@ from pyvision.api import throttling
 from pyvision.engine.registry import MODELS
 from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
-from pyvision.recognition.models import Image, Prediction, Recognition
+from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
 from pyvision.synsets.search import matching_indexes
 
@@ -27,21 +27,15 @@ from .uploads import SkipOversizeFiles
 MAX_NOTE_LENGTH = Image._meta.get_field("note").max_length
 RECENT_ON_HOME = 12
 DEMO_ON_HOME = 12
-
-
-def with_predictions(recognitions):
-    return recognitions.select_related("image").prefetch_related(
-        Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
-
 QUEUE_FULL = gettext_lazy("The service is busy: too many photos are waiting to be recognised. Try again in a minute.")
 
 
 @require_GET
 def home(request):
-    recent = with_predictions(access.own_recognitions(request))[:RECENT_ON_HOME]
+    recent = access.own_recognitions(request).select_related("image").with_predictions()[:RECENT_ON_HOME]
     demo = Image.objects.filter(is_demo=True).prefetch_related(Prefetch(
         "recognitions", to_attr="done",
-        queryset=with_predictions(Recognition.objects.filter(status=Recognition.Status.DONE))))[:DEMO_ON_HOME]
+        queryset=Recognition.objects.filter(status=Recognition.Status.DONE).select_related("image").with_predictions()))[:DEMO_ON_HOME]
     return render(request, "web/home.html", {
         "recent": [present(r) for r in recent],
         "demo": [present(image.done[0]) for image in demo if image.done],
@@ -122,13 +116,13 @@ def too_busy(request) -> Busy | None:
 
 @require_GET
 def recognition(request, pk):
-    found = get_object_or_404(with_predictions(access.own_recognitions(request)), pk=pk)
+    found = get_object_or_404(access.own_recognitions(request).select_related("image").with_predictions(), pk=pk)
     return render(request, "web/recognition.html", {"card": present(found)})
 
 
 @require_GET
 def recognition_card(request, pk):
-    found = get_object_or_404(with_predictions(access.own_recognitions(request)), pk=pk)
+    found = get_object_or_404(access.own_recognitions(request).select_related("image").with_predictions(), pk=pk)
     return render(request, "web/card.html", {"card": present(found)})
 
 
