@@ -70,7 +70,35 @@ def test_healthz_and_readyz_in_the_embedded_mode(client):
     assert client.get("/healthz").content == b"ok\n"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}}
+    assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}, "models": {}}
+
+
+def test_a_starting_worker_checks_each_model_on_its_cpu_and_readyz_says_so(client):
+    from pyvision.recognition import tasks
+
+    tasks.prepare_worker(WorkerTimer())
+    ready = client.get("/readyz").json()
+    assert ready["models"] == {"lite0": "agrees", "lite2": "agrees"}
+    assert "warnings" not in ready
+
+
+def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, monkeypatch):
+    from pyvision.engine import selfcheck
+    from pyvision.engine.classifier import Classifier
+    from pyvision.recognition import tasks
+
+    # This worker serves lite2 where lite0's answers are expected: as far from the
+    # reference as a saturating CPU, and further.
+    real = selfcheck.check
+    monkeypatch.setattr(selfcheck, "check", lambda classifier: real(
+        Classifier("lite2") if classifier.spec.name == "lite0" else classifier, classifier.spec.name))
+    tasks.prepare_worker(WorkerTimer())
+    assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
+    ready = client.get("/readyz")
+    assert ready.status_code == 200  # answers still come; a monitor is told to doubt them
+    assert ready.json()["models"] == {"lite0": "disagrees", "lite2": "agrees"}
+    assert ready.json()["warnings"] == ["On a worker's CPU, lite0 gives other answers than its float reference: "
+                                        "run `pyvision doctor` there."]
 
 
 def test_readyz_names_the_storage_it_cannot_reach(client, settings):

@@ -33,7 +33,8 @@ def recognize(recognition_id: str) -> None:
 
 @worker_ready.connect
 def prepare_worker(sender, **kwargs):
-    """Load the default model, then pick up what was left unfinished, now and every little while.
+    """Load the models and check their answers on this CPU, then pick up what was left
+    unfinished, now and every little while.
 
     In embedded mode this worker is the only one, so whatever is running now was
     interrupted by a crash: it is taken again at once. With several workers, only what
@@ -42,13 +43,14 @@ def prepare_worker(sender, **kwargs):
     """
     from . import worker
 
-    worker.classifier(settings.DEFAULT_MODEL)
+    model_check = worker.check_models()
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
     try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale)
     sender.timer.call_repeatedly(min(SWEEP_INTERVAL_SECONDS, stale.total_seconds() / 2), try_later, (*sweep, stale))
     sender.timer.call_repeatedly(heartbeat.HEARTBEAT_SECONDS, beat)
-    beat()
+    # The first heartbeat, with what the self-check found.
+    try_later("the self-check report", heartbeat.report_model_check, model_check)
     # Anonymous uploads are deleted after their retention time, with no beat process.
     purge = "the purge of anonymous uploads", files.purge_anonymous
     try_later(*purge)

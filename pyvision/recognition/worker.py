@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from pyvision.engine import selfcheck
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine.errors import ImageError
 
@@ -36,6 +37,21 @@ def classifier(model: str) -> Classifier:
         if model not in _classifiers:
             _classifiers[model] = Classifier(model, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS)
         return _classifiers[model]
+
+
+def check_models() -> dict:
+    """Run every served model on the self-check photos and say, loudly if need be, whether
+    this CPU gives the answers its float reference gives."""
+    results = {}
+    for model in selfcheck.checked_models():
+        check = selfcheck.check(classifier(model))
+        if check.agrees:
+            log.info("self-check: %s", check.summary)
+        else:
+            log.warning("self-check: %s; its answers on this CPU (%s) are not to be trusted: run `pyvision doctor`",
+                        check.summary, ", ".join(name for name, on in selfcheck.cpu()["features"].items() if on) or "no int8 features")
+        results[model] = {"agrees": check.agrees, "mean_distance": check.mean_distance}
+    return results
 
 
 def run(recognition_id: str) -> None:
