@@ -72,6 +72,12 @@ class PredictionSerializer(serializers.Serializer):
     hierarchy = HierarchyEntrySerializer(many=True, help_text="WordNet hypernyms, root first, ending with this class.")
 
 
+def prediction(rank: int, synset, score: float, language: str) -> dict:
+    """One PredictionSerializer object: the same for a recognition and a classify result."""
+    return {"rank": rank, "wnid": synset.wnid, "label": synset.label(language), "names": synset.names,
+            "score": score, "hierarchy": synset.hierarchy}
+
+
 class SynsetSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     wnid = serializers.CharField()
@@ -111,18 +117,7 @@ class RecognitionSerializer(serializers.Serializer):
     def get_predictions(self, recognition):
         if recognition.status != Recognition.Status.DONE:
             return []
-        language = self.context["lang"]
-        return [
-            {
-                "rank": p.rank,
-                "wnid": p.synset.wnid,
-                "label": p.synset.label(language),
-                "names": p.synset.names,
-                "score": p.score,
-                "hierarchy": p.synset.hierarchy,
-            }
-            for p in recognition.predictions.all()
-        ]
+        return [prediction(p.rank, p.synset, p.score, self.context["lang"]) for p in recognition.predictions.all()]
 
     @extend_schema_field(ErrorSerializer(allow_null=True))
     def get_error(self, recognition):
@@ -143,3 +138,41 @@ class RecognitionPageSerializer(PageSerializer):
 
 class SynsetPageSerializer(PageSerializer):
     results = SynsetSerializer(many=True)
+
+
+class ClassifyImageSerializer(serializers.Serializer):
+    url = serializers.CharField(required=False, max_length=2048, help_text="An http(s) URL to fetch the image from.")
+    image_base64 = serializers.CharField(required=False, help_text="The image file, base64-encoded.")
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Give each image as exactly one of `url` or `image_base64`.")
+        return attrs
+
+
+class ClassifyRequestSerializer(serializers.Serializer):
+    """Up to CLASSIFY_MAX_IMAGES images: multipart fields `image`, or JSON `images`."""
+
+    # An empty file is refused in its own result (empty_file), not for the whole request.
+    image = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
+                                  help_text="Image files (multipart/form-data): repeat the field, one per image.")
+    images = ClassifyImageSerializer(many=True, required=False, help_text="JSON: the images, by URL or base64.")
+    model = serializers.ChoiceField(choices=list(MODELS), required=False, help_text="Default: the server's default model (lite0).")
+    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5)
+    lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False, help_text="Language of `label`.")
+
+
+class ClassifyTimingsSerializer(serializers.Serializer):
+    decode_ms = serializers.FloatField(allow_null=True, help_text="Decoding and preprocessing.")
+    inference_ms = serializers.FloatField(allow_null=True, help_text="Waiting for the model and running it, in a batch.")
+    total_ms = serializers.FloatField(help_text="From the request's images being read to this result.")
+
+
+class ClassifyResultSerializer(serializers.Serializer):
+    predictions = PredictionSerializer(many=True)
+    error = ErrorSerializer(allow_null=True)
+    timings = ClassifyTimingsSerializer()
+
+
+class ClassifyResponseSerializer(serializers.Serializer):
+    results = ClassifyResultSerializer(many=True, help_text="One per image, in the order they were sent.")

@@ -88,24 +88,8 @@ def represent(recognition, lang: str) -> dict:
     return RecognitionSerializer(recognition, context={"lang": lang}).data
 
 
-class RecognitionList(APIView):
+class RecognitionList(uploads.UploadLimits, APIView):
     parser_classes = [MultiPartParser, JSONParser]
-
-    def initialize_request(self, request, *args, **kwargs):
-        # Before DRF reads the body: the limit applies while it streams in.
-        request.upload_handlers.insert(0, uploads.SizeLimitedUploadHandler(request))
-        return super().initialize_request(request, *args, **kwargs)
-
-    def initial(self, request, *args, **kwargs):
-        if request.method == "POST":
-            uploads.check_content_length(request)
-        super().initial(request, *args, **kwargs)
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if self.request.method == "POST" and not isinstance(exc, uploads.BodyTooLarge):
-            uploads.discard_unread_body(self.request)
-        return response
 
     def get_throttles(self):
         # Creating a recognition is what costs; reading results is not limited.
