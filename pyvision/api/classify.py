@@ -19,7 +19,7 @@ from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.classifier import Classifier
 from pyvision.engine.errors import ImageError
 from pyvision.ops.views import RETRY_AFTER_SECONDS
-from pyvision.synsets.models import Synset
+from pyvision.synsets.models import by_index
 
 from . import errors, throttling, uploads
 from .serializers import ClassifyRequestSerializer, ClassifyResponseSerializer, ErrorResponseSerializer, prediction
@@ -38,7 +38,10 @@ def batcher(model: str) -> Batcher:
     """Each web process loads a model on its first classify request for it."""
     with _batchers_lock:
         if model not in _batchers:
-            classifier = Classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS)
+            # The model's threads sleep between batches: the cores are shared with the
+            # request threads that decode the next images.
+            classifier = Classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS,
+                                    spin=False)
             _batchers[model] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
                                        max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
                                        queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
@@ -145,7 +148,7 @@ class Classify(uploads.UploadLimits, APIView):
             results.append({"predictions": None, "error": None, "timings": {
                 "decode_ms": round(decode_ms, 3), "inference_ms": elapsed_ms(queued), "total_ms": elapsed_ms(started)}})
 
-        synsets = Synset.objects.in_bulk({p.index for predictions in top for p in predictions})
+        synsets = by_index()
         lang = language(request, params)
         for result, predictions in zip(results, top):
             if result["error"] is None:
