@@ -83,6 +83,7 @@ def run_all() -> int:
     """
     subprocess.run([sys.executable, "-m", "pyvision", "setup"], check=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    few_malloc_arenas()
     from django.conf import settings  # the settings alone: no app is loaded here
 
     bind = web_bind()
@@ -124,10 +125,19 @@ def run_web() -> int:
     """
     subprocess.run([sys.executable, "-m", "pyvision", "manage", "collectstatic", "--noinput", "-v", "0"], check=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyvision.settings")
+    few_malloc_arenas()
     from django.conf import settings
 
     command = gunicorn_command(web_bind(), settings)
     os.execv(command[0], command)
+
+
+def few_malloc_arenas() -> None:
+    """For the processes started from here: glibc gives each thread that allocates its own
+    memory arena, and with a dozen threads (web requests, decoding, onnxruntime) the
+    fragments add up. Two arenas took 40 MB off the embedded stack under load, at no
+    measured cost in speed. A value set by the operator wins."""
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
 
 def web_bind() -> str:

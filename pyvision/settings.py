@@ -198,10 +198,13 @@ PAGE_SIZE = int(os.environ.get("PYVISION_PAGE_SIZE", "24"))
 # Recognition
 MAX_IMAGE_PIXELS = int(os.environ.get("PYVISION_MAX_PIXELS", "50000000"))
 DEFAULT_MODEL = os.environ.get("PYVISION_DEFAULT_MODEL", "lite0")
-ENGINE_THREADS = int(os.environ.get("PYVISION_ENGINE_THREADS", "1"))
-# Worker: one process, a thread per concurrent recognition, sharing one loaded model.
+# Worker: one process, a thread per concurrent recognition: the threads decode in
+# parallel and share batches of up to WORKER_BATCH_SIZE images through the model, which
+# runs on ENGINE_THREADS threads.
+ENGINE_THREADS = int(os.environ.get("PYVISION_ENGINE_THREADS", str(os.cpu_count() or 1)))
 WORKER_POOL = os.environ.get("PYVISION_WORKER_POOL", "threads")
-WORKER_CONCURRENCY = int(os.environ.get("PYVISION_WORKER_CONCURRENCY", str(os.cpu_count() or 1)))
+WORKER_CONCURRENCY = int(os.environ.get("PYVISION_WORKER_CONCURRENCY", "4"))
+WORKER_BATCH_SIZE = int(os.environ.get("PYVISION_WORKER_BATCH_SIZE", "4"))
 WEB_PROCESSES = int(os.environ.get("PYVISION_WEB_PROCESSES", "1"))
 WEB_THREADS = int(os.environ.get("PYVISION_WEB_THREADS", "8"))
 # A recognition still queued or running after this long is enqueued again.
@@ -217,7 +220,7 @@ QUEUE_LIMIT = int(os.environ.get("PYVISION_QUEUE_LIMIT", "1000"))
 # free, after waiting CLASSIFY_BATCH_WAIT_MS at most for more images; past
 # CLASSIFY_QUEUE_LIMIT images waiting, requests are refused (503).
 CLASSIFY_MAX_IMAGES = 16
-CLASSIFY_BATCH_SIZE = int(os.environ.get("PYVISION_CLASSIFY_BATCH_SIZE", "8"))
+CLASSIFY_BATCH_SIZE = int(os.environ.get("PYVISION_CLASSIFY_BATCH_SIZE", "4"))
 CLASSIFY_BATCH_WAIT_MS = float(os.environ.get("PYVISION_CLASSIFY_BATCH_WAIT_MS", "0"))
 CLASSIFY_QUEUE_LIMIT = int(os.environ.get("PYVISION_CLASSIFY_QUEUE_LIMIT", "64"))
 CLASSIFY_ENGINE_THREADS = int(os.environ.get("PYVISION_CLASSIFY_ENGINE_THREADS", str(os.cpu_count() or 1)))

@@ -73,32 +73,39 @@ def test_healthz_and_readyz_in_the_embedded_mode(client):
     assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}, "models": {}}
 
 
-def test_a_starting_worker_checks_each_model_on_its_cpu_and_readyz_says_so(client):
+@pytest.fixture
+def fresh_worker(monkeypatch):
+    """A worker process that has loaded no model yet."""
+    monkeypatch.setattr(worker, "_models", {})
+    monkeypatch.setattr(worker, "_model_checks", {})
+
+
+def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(client, fresh_worker):
     from pyvision.recognition import tasks
 
-    tasks.report_self_check()  # what a starting worker runs beside its first recognitions
+    tasks.prepare_worker(WorkerTimer())  # loads the default model
+    assert client.get("/readyz").json()["models"] == {"lite0": "agrees"}
+    worker.model("lite2")  # as the first recognition with lite2 does
+    tasks.beat()
     ready = client.get("/readyz").json()
     assert ready["models"] == {"lite0": "agrees", "lite2": "agrees"}
     assert "warnings" not in ready
 
 
-def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog):
-    import dataclasses
-
+def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, fresh_worker, monkeypatch):
     from pyvision.engine import selfcheck
     from pyvision.engine.classifier import Classifier
-    from pyvision.ops import heartbeat
+    from pyvision.recognition import tasks
 
-    # What `pyvision doctor --json` says on a CPU where lite0 answers like another model:
-    # as far from its reference as a saturating CPU, and further.
-    lite2 = Classifier("lite2")
-    report = {"cpu": selfcheck.cpu(), "runtime": selfcheck.runtime(), "models": [
-        dataclasses.asdict(selfcheck.check(lite2, "lite0")), dataclasses.asdict(selfcheck.check(lite2))]}
-    heartbeat.report_model_check(worker.verdicts(report))
+    # This worker's lite0 answers like another model: as far from its reference as a
+    # saturating CPU, and further.
+    real = selfcheck.check
+    monkeypatch.setattr(selfcheck, "check", lambda classifier: real(Classifier("lite2"), classifier.spec.name))
+    tasks.prepare_worker(WorkerTimer())
     assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
     ready = client.get("/readyz")
     assert ready.status_code == 200  # answers still come; a monitor is told to doubt them
-    assert ready.json()["models"] == {"lite0": "disagrees", "lite2": "agrees"}
+    assert ready.json()["models"] == {"lite0": "disagrees"}
     assert ready.json()["warnings"] == ["On a worker's CPU, lite0 gives other answers than its float reference: "
                                         "run `pyvision doctor` there."]
 
@@ -145,11 +152,8 @@ class WorkerTimer:
 
 
 @pytest.mark.parametrize("embedded", [True, False])
-def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(settings, photo, embedded, monkeypatch):
+def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(settings, photo, embedded):
     from pyvision.recognition import tasks
-
-    started = []
-    monkeypatch.setattr(tasks, "in_background", lambda what, job: started.append(job))
 
     settings.EMBEDDED_BROKER = embedded
     settings.RECOGNITION_STALE_SECONDS = 60
@@ -160,4 +164,3 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
     assert sender.repeated == [(30, "requeue_unfinished"), (5, "beat"), (600, "purge_anonymous")]
-    assert started == [tasks.report_self_check]

@@ -16,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.engine.batcher import Batcher, QueueFull
-from pyvision.engine.classifier import Classifier
 from pyvision.engine.errors import ImageError
 from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.synsets.models import by_index
@@ -35,7 +34,10 @@ _decoders = ThreadPoolExecutor(max_workers=settings.CLASSIFY_ENGINE_THREADS, thr
 
 
 def batcher(model: str) -> Batcher:
-    """Each web process loads a model on its first classify request for it."""
+    """Each web process loads a model on its first classify request for it (and onnxruntime
+    with the first: a web process that never classifies does without its memory)."""
+    from pyvision.engine.classifier import Classifier
+
     with _batchers_lock:
         if model not in _batchers:
             # The model's threads sleep between batches: the cores are shared with the
@@ -66,7 +68,7 @@ def read(source) -> bytes:
         raise ImageFailed(exc.error_code, str(exc.detail)) from None
 
 
-def prepare(source, classifier: Classifier):
+def prepare(source, classifier):
     """Read, decode and preprocess one image: (pixels, decode_ms)."""
     data = read(source)
     started = time.perf_counter()

@@ -1,10 +1,10 @@
 import base64
 import binascii
 import ipaddress
-import time
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
 from pyvision.ops.views import RETRY_AFTER_SECONDS
-from pyvision.recognition import access, files, pipeline
+from pyvision.recognition import access, files, finished, pipeline
 from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
 from pyvision.synsets.search import matching_indexes
@@ -39,11 +39,6 @@ from .serializers import (
     SynsetSerializer,
     WaitSerializer,
 )
-
-# ?wait polls the database: often at first (a recognition takes milliseconds), less
-# often as time goes by.
-FIRST_POLL_SECONDS = 0.001
-LONGEST_POLL_SECONDS = 0.01
 
 ERRORS = {code: OpenApiResponse(ErrorResponseSerializer, description="See the error codes.") for code in (400, 401, 403)}
 
@@ -144,9 +139,12 @@ class RecognitionList(uploads.UploadLimits, APIView):
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
         upload = image_from(request, params)
-        recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"], **access.owner_fields(request))
+        # One write transaction for a new anonymous session and the upload, not two.
+        with transaction.atomic():
+            recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"],
+                                          **access.owner_fields(request))
         if wait:
-            wait_until_finished(recognition.pk, wait)
+            finished.wait_for(recognition.pk, wait)
         recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
         return Response(
             represent(recognition, language(request, params)),
@@ -232,16 +230,3 @@ def from_base64(text: str) -> ContentFile:
     if len(data) > settings.MAX_UPLOAD_BYTES:
         raise uploads.FileTooLarge()
     return ContentFile(data, name="image_base64")
-
-
-def wait_until_finished(recognition_id, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    pause = FIRST_POLL_SECONDS
-    unfinished = Recognition.objects.filter(pk=recognition_id, status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING])
-    while unfinished.exists():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return
-        time.sleep(min(pause, remaining))
-        pause = min(pause * 1.5, LONGEST_POLL_SECONDS)
-

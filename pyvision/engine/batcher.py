@@ -10,10 +10,14 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .classifier import Classifier
+from .results import RecognitionResult
+
+if TYPE_CHECKING:  # the caller brings the loaded model; this module needs no onnxruntime
+    from .classifier import Classifier
 
 
 class QueueFull(Exception):
@@ -21,7 +25,10 @@ class QueueFull(Exception):
 
 
 class Batcher:
-    def __init__(self, classifier: Classifier, *, max_batch: int = 16, max_wait_ms: float = 0, queue_limit: int = 64):
+    """``queue_limit``: images that may wait for the model; 0 for no limit, where the callers
+    are bounded otherwise (a worker's threads)."""
+
+    def __init__(self, classifier: "Classifier", *, max_batch: int = 16, max_wait_ms: float = 0, queue_limit: int = 64):
         self.classifier = classifier
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
@@ -36,6 +43,15 @@ class Batcher:
         except queue.Full:
             raise QueueFull() from None
         return future
+
+    def recognize(self, data: bytes, k: int = 5) -> RecognitionResult:
+        """Like Classifier.recognize: decode and preprocess here, infer in the shared batch.
+        ``inference_ms`` includes the wait for the batch."""
+        started = time.perf_counter()
+        pixels = self.classifier.prepare(data)
+        decoded = time.perf_counter()
+        predictions = self.classifier.top_k(self.submit(pixels).result(), k)
+        return RecognitionResult(predictions, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
 
     def _next_batch(self) -> list[tuple[np.ndarray, Future]]:
         batch = [self._waiting.get()]

@@ -1,7 +1,6 @@
 """Image bytes -> top-k ImageNet classes, with onnxruntime."""
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import onnxruntime as ort
@@ -10,23 +9,8 @@ from PIL import Image
 from .decode import DEFAULT_MAX_PIXELS, decode
 from .preprocess import decode_size_hint, preprocess
 from .registry import DEFAULT_MODEL, ModelSpec, get_spec, read_verified
+from .results import Prediction, RecognitionResult
 from .synsets import load_classes
-
-
-@dataclass(frozen=True)
-class Prediction:
-    rank: int
-    index: int
-    wnid: str
-    label: str
-    score: float
-
-
-@dataclass(frozen=True)
-class RecognitionResult:
-    predictions: list[Prediction]
-    decode_ms: float
-    inference_ms: float
 
 
 class Classifier:

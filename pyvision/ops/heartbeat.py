@@ -19,15 +19,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def beat() -> None:
+def beat(model_check: dict) -> None:
+    """``model_check``: what the worker's self-check found for each model it has loaded."""
     now = timezone.now()
-    WorkerHeartbeat.objects.update_or_create(name=worker_name(), defaults={"last_seen": now})
+    WorkerHeartbeat.objects.update_or_create(name=worker_name(), defaults={"last_seen": now, "model_check": model_check})
     WorkerHeartbeat.objects.filter(last_seen__lt=now - FORGOTTEN_AFTER).delete()
-
-
-def report_model_check(results: dict) -> None:
-    WorkerHeartbeat.objects.update_or_create(name=worker_name(),
-                                             defaults={"last_seen": timezone.now(), "model_check": results})
 
 
 def model_verdicts() -> dict[str, str]:

@@ -1,10 +1,9 @@
 import logging
-import threading
 from datetime import timedelta
 
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 
 from pyvision.celery import app
 from pyvision.ops import heartbeat
@@ -34,8 +33,8 @@ def recognize(recognition_id: str) -> None:
 
 @worker_ready.connect
 def prepare_worker(sender, **kwargs):
-    """Load the default model and start checking every model's answers on this CPU, then
-    pick up what was left unfinished, now and every little while.
+    """Load the default model (and check its answers on this CPU), then pick up what was
+    left unfinished, now and every little while.
 
     In embedded mode this worker is the only one, so whatever is running now was
     interrupted by a crash: it is taken again at once. With several workers, only what
@@ -44,8 +43,7 @@ def prepare_worker(sender, **kwargs):
     """
     from . import worker
 
-    worker.classifier(settings.DEFAULT_MODEL)
-    in_background("the self-check", report_self_check)
+    worker.model(settings.DEFAULT_MODEL)
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
     try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale)
@@ -75,26 +73,10 @@ def try_later(what: str, job, *args) -> None:
         log.warning("%s failed; trying again later", what, exc_info=True)
 
 
-def report_self_check() -> None:
-    """Check the models' answers on this CPU, for the log and for /readyz (a second or two:
-    the worker takes recognitions meanwhile)."""
+def beat() -> None:
     from . import worker
 
-    heartbeat.report_model_check(worker.check_models())
-
-
-def in_background(what: str, job) -> None:
-    def run():
-        try:
-            try_later(what, job)
-        finally:
-            connection.close()  # the thread's own database connection
-
-    threading.Thread(target=run, name=what, daemon=True).start()
-
-
-def beat() -> None:
     try:
-        heartbeat.beat()
+        heartbeat.beat(model_check=worker.model_checks())
     except (OperationalError, InterfaceError) as exc:
         log.warning("heartbeat not written: %s", exc)

@@ -4,10 +4,7 @@ Each worker process loads each model once, reads the image through the storage A
 (never a path it shares with the web process), and writes the result atomically, once.
 """
 
-import json
 import logging
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 
@@ -18,9 +15,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from pyvision.engine import selfcheck
+from pyvision.engine.batcher import Batcher
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine.errors import ImageError
 
+from . import finished
 from .models import Prediction, Recognition
 from .pipeline import TRANSIENT_ERRORS
 
@@ -29,51 +28,42 @@ log = logging.getLogger(__name__)
 FILE_MISSING = "file_missing"
 INTERNAL_ERROR = "internal_error"
 STORAGE_UNAVAILABLE = "storage_unavailable"
-SELF_CHECK_TIMEOUT_SECONDS = 120
 
-_classifiers: dict[str, Classifier] = {}
-_classifiers_lock = threading.Lock()
-
-
-def classifier(model: str) -> Classifier:
-    """Each worker process loads each model once, on first use."""
-    with _classifiers_lock:
-        if model not in _classifiers:
-            _classifiers[model] = Classifier(model, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS)
-        return _classifiers[model]
+_models: dict[str, Batcher] = {}
+_models_lock = threading.Lock()
+_model_checks: dict[str, dict] = {}
 
 
-def check_models() -> dict:
-    """Run `pyvision doctor` and say, loudly if need be, whether this CPU gives each served
-    model's float reference answers.
-
-    In a child process: the models it loads for the check leave with it, and a worker
-    keeps only the models it is asked to use in memory.
-    """
-    try:
-        done = subprocess.run([sys.executable, "-m", "pyvision", "doctor", "--json"], capture_output=True, text=True,
-                              timeout=SELF_CHECK_TIMEOUT_SECONDS)
-        report = json.loads(done.stdout)
-    except (OSError, ValueError, subprocess.TimeoutExpired):
-        log.warning("self-check: `pyvision doctor` did not run; the models' answers on this CPU are unchecked",
-                    exc_info=True)
-        return {}
-    return verdicts(report)
+def model(name: str) -> Batcher:
+    """Each worker process loads each model once, on first use, and checks its answers on
+    this CPU before the first recognition with it. The worker's threads (one per
+    concurrent recognition) decode in parallel and share the model's batches."""
+    with _models_lock:
+        if name not in _models:
+            # The model's threads sleep between batches: the cores are shared with the
+            # threads that decode the next images.
+            classifier = Classifier(name, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS, spin=False)
+            _model_checks[name] = check(classifier)
+            _models[name] = Batcher(classifier, max_batch=settings.WORKER_BATCH_SIZE, queue_limit=0)
+        return _models[name]
 
 
-def verdicts(doctor_report: dict) -> dict:
-    """Log what `pyvision doctor --json` found; {model: {"agrees", "mean_distance"}} for the heartbeat."""
-    features = ", ".join(name for name, on in doctor_report["cpu"]["features"].items() if on) or "no int8 features"
-    results = {}
-    for found in doctor_report["models"]:
-        check = selfcheck.ModelCheck(**found)
-        if check.agrees:
-            log.info("self-check: %s", check.summary)
-        else:
-            log.warning("self-check: %s; its answers on this CPU (%s) are not to be trusted: run `pyvision doctor`",
-                        check.summary, features)
-        results[check.model] = {"agrees": check.agrees, "mean_distance": check.mean_distance}
-    return results
+def check(classifier: Classifier) -> dict:
+    """Say, loudly if need be, whether this CPU gives the model's float reference answers."""
+    found = selfcheck.check(classifier)
+    if found.agrees:
+        log.info("self-check: %s", found.summary)
+    else:
+        features = ", ".join(name for name, on in selfcheck.cpu()["features"].items() if on) or "no int8 features"
+        log.warning("self-check: %s; its answers on this CPU (%s) are not to be trusted: run `pyvision doctor`",
+                    found.summary, features)
+    return {"agrees": found.agrees, "mean_distance": found.mean_distance}
+
+
+def model_checks() -> dict[str, dict]:
+    """What the self-check found for each model loaded so far, for the heartbeat and /readyz."""
+    with _models_lock:
+        return dict(_model_checks)
 
 
 def run(recognition_id: str) -> None:
@@ -90,7 +80,7 @@ def run(recognition_id: str) -> None:
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()
-        result = classifier(recognition.model).recognize(data, recognition.top_k)
+        result = model(recognition.model).recognize(data, recognition.top_k)
         finish(recognition, result)
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
@@ -147,6 +137,7 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
                 for p in result.predictions
             )
     if updated:
+        finished.announce(recognition.pk)
         log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
     else:
         log.info("recognition %s: attempt %d was superseded; its result is dropped", recognition.pk, recognition.attempts)
@@ -154,7 +145,7 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
 
 def fail(recognition: Recognition, code: str, message: str) -> None:
     finished_at = timezone.now()
-    _current_claim(recognition).update(
+    updated = _current_claim(recognition).update(
         status=Recognition.Status.FAILED,
         finished_at=finished_at,
         error_code=code,
@@ -162,6 +153,8 @@ def fail(recognition: Recognition, code: str, message: str) -> None:
         queue_ms=_ms(recognition.started_at - recognition.created_at),
         total_ms=_ms(finished_at - recognition.created_at),
     )
+    if updated:
+        finished.announce(recognition.pk)
     log.info("recognition %s: failed with %s", recognition.pk, code)
 
 
