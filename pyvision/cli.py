@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                           help="JPEGs to post; a file named <wnid>_*.JPEG is also checked against its class")
     loadtest.add_argument("--concurrency", type=int, default=1, help="clients posting at once (default 1)")
     loadtest.add_argument("--requests", type=int, default=100, help="uploads in all (default 100)")
-    loadtest.add_argument("--mode", choices=("sync", "async"), default="sync",
-                          help="sync: wait for the result in the upload request; async: upload, then poll")
+    loadtest.add_argument("--mode", choices=("sync", "async", "classify"), default="sync",
+                          help="sync: wait for the result in the upload request; async: upload, then poll; "
+                               "classify: the stateless POST /api/v1/classify")
     loadtest.add_argument("--via", choices=("api", "site"), default="api",
                           help="api: POST /api/v1/recognitions (default); site: the upload form, then the result card")
     loadtest.add_argument("--token", default=os.environ.get("PYVISION_API_TOKEN", ""),
@@ -200,6 +201,8 @@ def loadtest_command(args) -> int:
 
     if args.concurrency < 1 or args.requests < 1:
         sys.exit("pyvision loadtest: --concurrency and --requests must be at least 1")
+    if args.mode == "classify" and args.via == "site":
+        sys.exit("pyvision loadtest: --mode classify is an API call; the site has no classify form")
     if not args.images.is_dir():
         sys.exit(f"pyvision loadtest: {args.images} is not a folder")
     images = loadtest.jpegs(args.images)

@@ -5,6 +5,9 @@ with ``?wait=N`` it answers 201 with the result when done within N seconds, else
 ``GET /api/v1/recognitions/<id>`` reads one. A file named ``<wnid>_*.JPEG`` is also
 checked: does the top-1 class match its wnid?
 
+``mode="classify"`` posts each image to the stateless ``POST /api/v1/classify``
+instead: nothing is stored, the answer is ``{"results": [...]}``.
+
 ``via="site"`` posts through the site's upload form instead, as a browser without
 JavaScript does, then polls the result card: the same path end to end, for a service
 without the API.
@@ -95,6 +98,8 @@ def client(token: str) -> requests.Session:
 
 
 def post(http: requests.Session, url: str, name: str, data: bytes, mode: str, wait: float) -> Outcome:
+    if mode == "classify":
+        return classify(http, url, name, data, wait)
     started = time.perf_counter()
     try:
         params = {"wait": wait} if mode == "sync" else {}
@@ -118,6 +123,21 @@ def post(http: requests.Session, url: str, name: str, data: bytes, mode: str, wa
     if body["status"] != "done":
         return Outcome(seconds, error=f"recognition failed: {body.get('error')}")
     return Outcome(seconds, top1=top1_wnid(body))
+
+
+def classify(http: requests.Session, url: str, name: str, data: bytes, wait: float) -> Outcome:
+    started = time.perf_counter()
+    try:
+        response = http.post(f"{url}/api/v1/classify", files={"image": (name, data, "image/jpeg")}, timeout=wait + 30)
+        if response.status_code != 200:
+            return Outcome(time.perf_counter() - started, error=f"HTTP {response.status_code}: {response.text[:200]}")
+        (result,) = response.json()["results"]
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        return Outcome(time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}"[:200])
+    seconds = time.perf_counter() - started
+    if result["error"]:
+        return Outcome(seconds, error=f"classification failed: {result['error']}")
+    return Outcome(seconds, top1=top1_wnid(result))
 
 
 def post_form(http: requests.Session, url: str, name: str, data: bytes, wait: float) -> Outcome:

@@ -69,6 +69,15 @@ def test_it_counts_requests_latency_and_top1_matches_through_the_api(service, to
     assert service.query(OWNED_BY_LOADTESTER)[0][0] == owned_before + 9
 
 
+def test_classify_mode_measures_the_stateless_endpoint_and_stores_nothing(service, token, images):
+    owned_before = service.query(OWNED_BY_LOADTESTER)[0][0]
+    report = loadtest("--url", service.url, "--images", str(images), "--concurrency", "2", "--requests", "6",
+                      "--mode", "classify", "--token", token)
+    assert (report["requests"], report["errors"], report["mode"]) == (6, 0, "classify")
+    assert (report["checked"], report["top1_matches"]) == (4, 2)
+    assert service.query(OWNED_BY_LOADTESTER)[0][0] == owned_before
+
+
 def test_a_wrong_token_is_counted_as_errors_with_the_reason(service, images):
     report = loadtest("--url", service.url, "--images", str(images), "--requests", "2", "--token", "not-a-token",
                       exit_status=1)  # every request failed
