@@ -5,6 +5,7 @@ import time
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -26,14 +27,16 @@ from pyvision.synsets.search import matching_indexes
 from . import errors, fetch, uploads
 from .throttling import AnonymousRate, UserRate
 from .serializers import (
+    MAX_PAGE_SIZE,
     NAME_LANGUAGES,
-    ErrorResponseSerializer,
+    PAGE_SIZE,
     LanguageSerializer,
     ModelSerializer,
     RecognitionFilterSerializer,
+    RecognitionJsonSerializer,
     RecognitionPageSerializer,
-    RecognitionRequestSerializer,
     RecognitionSerializer,
+    RecognitionUploadSerializer,
     SynsetFilterSerializer,
     SynsetPageSerializer,
     SynsetSerializer,
@@ -44,9 +47,6 @@ from .serializers import (
 # often as time goes by.
 FIRST_POLL_SECONDS = 0.001
 LONGEST_POLL_SECONDS = 0.01
-
-ERRORS = {code: OpenApiResponse(ErrorResponseSerializer, description="See the error codes.") for code in (400, 401, 403)}
-
 
 EXAMPLE_DONE = {
     "id": "5b0c3f2e-8a7d-4c59-9f43-0d7b1c9e2a11",
@@ -67,9 +67,9 @@ EXAMPLE_DONE = {
 
 
 class Pagination(PageNumberPagination):
-    page_size = 20
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
 
 
 def language(request, params: dict) -> str:
@@ -79,9 +79,16 @@ def language(request, params: dict) -> str:
 
 
 def query(serializer_class, request) -> dict:
-    params = serializer_class(data=request.query_params)
+    params = serializer_class(data=plain(request.query_params))
     params.is_valid(raise_exception=True)
     return params.validated_data
+
+
+def plain(data):
+    """A QueryDict as a plain dict: DRF reads a QueryDict as an HTML form, whose empty
+    optional fields it skips, so `?status=` would list everything instead of being
+    refused as the schema says."""
+    return data.dict() if isinstance(data, QueryDict) else data
 
 
 def represent(recognition, lang: str) -> dict:
@@ -115,7 +122,7 @@ class RecognitionList(APIView):
         summary="Your recognitions, newest first",
         operation_id="recognitions_list",
         parameters=[RecognitionFilterSerializer],
-        responses={200: RecognitionPageSerializer, **ERRORS},
+        responses={200: RecognitionPageSerializer},
     )
     def get(self, request):
         params = query(RecognitionFilterSerializer, request)
@@ -138,14 +145,15 @@ class RecognitionList(APIView):
             "have passed: 201 with the finished recognition (done or failed), or 202 while it is still queued; "
             "then poll `GET /api/v1/recognitions/{id}`."
         ),
-        parameters=[OpenApiParameter("wait", OpenApiTypes.FLOAT, description="Seconds to wait for the result (0-30).")],
-        request={"multipart/form-data": RecognitionRequestSerializer, "application/json": RecognitionRequestSerializer},
+        parameters=[
+            WaitSerializer,
+            OpenApiParameter("Location", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[201, 202],
+                             description="The recognition's address: `/api/v1/recognitions/{id}`."),
+        ],
+        request={"multipart/form-data": RecognitionUploadSerializer, "application/json": RecognitionJsonSerializer},
         responses={
             201: OpenApiResponse(RecognitionSerializer, description="Finished: done, or failed with an error code."),
             202: OpenApiResponse(RecognitionSerializer, description="Accepted, still queued or running."),
-            413: ErrorResponseSerializer, 415: ErrorResponseSerializer, 429: ErrorResponseSerializer,
-            503: OpenApiResponse(ErrorResponseSerializer, description="Too many images are waiting: try again after Retry-After."),
-            **ERRORS,
         },
         examples=[
             OpenApiExample("From a URL", request_only=True, value={"url": "https://example.org/cat.jpg", "top_k": 3, "lang": "zh-hans"}),
@@ -156,10 +164,14 @@ class RecognitionList(APIView):
         if pipeline.queue_is_full():
             raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS)
         wait = query(WaitSerializer, request)["wait"]
-        serializer = RecognitionRequestSerializer(data=request.data)
+        multipart = request.content_type.startswith("multipart/form-data")
+        serializer_class = RecognitionUploadSerializer if multipart else RecognitionJsonSerializer
+        data = plain(request.data)
+        check_one_image(request, data, serializer_class.IMAGE_FIELDS)
+        serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
-        upload = image_from(request, params)
+        upload = image_from(params)
         recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"], **access.owner_fields(request))
         if wait:
             wait_until_finished(recognition.pk, wait)
@@ -173,14 +185,14 @@ class RecognitionList(APIView):
 
 class RecognitionDetail(APIView):
     @extend_schema(summary="One of your recognitions", operation_id="recognitions_retrieve", parameters=[LanguageSerializer],
-                   responses={200: RecognitionSerializer, 404: ErrorResponseSerializer, **ERRORS})
+                   responses={200: RecognitionSerializer})
     def get(self, request, pk):
         params = query(LanguageSerializer, request)
         recognition = get_object_or_404(access.own_recognitions(request).with_predictions(), pk=pk)
         return Response(represent(recognition, language(request, params)))
 
     @extend_schema(summary="Delete a recognition and its image", operation_id="recognitions_destroy",
-                   responses={204: None, 404: ErrorResponseSerializer, **ERRORS})
+                   responses={204: None})
     def delete(self, request, pk):
         recognition = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
         files.delete_images([recognition.image])
@@ -189,7 +201,7 @@ class RecognitionDetail(APIView):
 
 class SynsetList(APIView):
     @extend_schema(operation_id="synsets_list", summary="The 1000 classes, searchable by name in any language",
-                   parameters=[SynsetFilterSerializer], responses={200: SynsetPageSerializer, **ERRORS})
+                   parameters=[SynsetFilterSerializer], responses={200: SynsetPageSerializer})
     def get(self, request):
         params = query(SynsetFilterSerializer, request)
         synsets = Synset.objects.all()
@@ -202,17 +214,23 @@ class SynsetList(APIView):
 
 
 class ModelList(APIView):
-    @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True), **ERRORS})
+    @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True)})
     def get(self, request):
         return Response(ModelSerializer(MODELS.values(), many=True).data)
 
 
-def image_from(request, params: dict) -> ContentFile:
-    sources = [name for name in ("image", "url", "image_base64") if name in params]
+def check_one_image(request, data, fields: tuple[str, ...]) -> None:
+    """Before the other fields are checked: no image, or several, is its own refusal."""
+    if not isinstance(data, dict):
+        return  # not an object: the serializer says so
+    sources = [name for name in fields if name in data]
     if not sources:
         raise errors.ApiError(errors.NO_IMAGE)
     if len(sources) > 1 or len(request.FILES.getlist("image")) > 1:
         raise errors.ApiError(errors.SEVERAL_IMAGES)
+
+
+def image_from(params: dict) -> ContentFile:
     if "image" in params:
         return params["image"]
     if "url" in params:
