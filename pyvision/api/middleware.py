@@ -9,9 +9,9 @@ an endpoint added later gets them without doing anything.
 
 from . import errors
 
-# gunicorn refuses request lines over 8190 bytes itself, in HTML (pyvision.service sets
-# that, its highest limit); below it, the API refuses long URLs in its own shape. Half of
-# it leaves room for the method, the protocol and a proxy's rewriting.
+# gunicorn refuses request lines over 8190 bytes itself, in HTML (pyvision.service raises
+# its limit to that, its highest); below it, the API refuses long URLs in its own shape.
+# Half of it, well clear of the method, the protocol and what a proxy adds.
 MAX_URL_BYTES = 4096
 
 JSON = "application/json"

@@ -6,11 +6,10 @@ operation that creates an object to the operations on it."""
 import re
 
 from drf_spectacular import openapi
-from drf_spectacular.extensions import OpenApiSerializerExtension
 
 from . import errors
 from .permissions import AnonymousIfAllowed
-from .serializers import ErrorResponseSerializer, RecognitionJsonSerializer
+from .serializers import ErrorResponseSerializer
 
 # Any request may get these: a malformed request, a wrong parameter or a Host not served
 # (400), a wrong or revoked token (401), a CSRF or permission refusal (403), an Accept
@@ -58,17 +57,6 @@ class AutoSchema(openapi.AutoSchema):
 def describe(status: int) -> str:
     codes = [f"`{code}`" for code, (code_status, _message) in errors.CODES.items() if code_status == status]
     return "`error.code`: " + ", ".join(codes) + "."
-
-
-class OneImageInJson(OpenApiSerializerExtension):
-    """A JSON recognition request has `url` or `image_base64`: exactly one."""
-
-    target_class = RecognitionJsonSerializer
-
-    def map_serializer(self, auto_schema, direction):
-        schema = super().map_serializer(auto_schema, direction)
-        schema["oneOf"] = [{"required": [name]} for name in RecognitionJsonSerializer.IMAGE_FIELDS]
-        return schema
 
 
 def link_created_objects(result, generator, request, public):

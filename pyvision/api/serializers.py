@@ -62,18 +62,26 @@ class RecognitionOptionsSerializer(serializers.Serializer):
 
 
 class RecognitionUploadSerializer(RecognitionOptionsSerializer):
-    """multipart/form-data: the image file in `image`."""
+    """multipart/form-data: the image file."""
 
-    IMAGE_FIELDS = ("image",)
     image = serializers.FileField(help_text="The image file.")
 
 
-class RecognitionJsonSerializer(JsonTypes, RecognitionOptionsSerializer):
-    """JSON: the image by `url` or `image_base64`, exactly one of them."""
+class RecognitionUrlSerializer(JsonTypes, RecognitionOptionsSerializer):
+    """JSON: the image at a URL."""
 
-    IMAGE_FIELDS = ("url", "image_base64")
-    url = Text(required=False, max_length=2048, help_text="An http(s) URL to fetch the image from.")
-    image_base64 = Text(required=False, help_text="The image file, base64-encoded (a data: URL prefix is accepted).")
+    url = Text(max_length=2048, help_text="An http(s) URL to fetch the image from.")
+
+
+class RecognitionBase64Serializer(JsonTypes, RecognitionOptionsSerializer):
+    """JSON: the image file in base64."""
+
+    image_base64 = Text(help_text="The image file, base64-encoded (a data: URL prefix is accepted).")
+
+
+# Each way of sending the image, by its field.
+IMAGE_SERIALIZERS = {"image": RecognitionUploadSerializer, "url": RecognitionUrlSerializer,
+                     "image_base64": RecognitionBase64Serializer}
 
 
 class WaitSerializer(serializers.Serializer):
@@ -147,9 +155,10 @@ class ModelSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     input_size = serializers.IntegerField()
-    default = serializers.SerializerMethodField()
+    # Not get_default: DRF's Field has one, whose docstring would be this field's documentation.
+    default = serializers.SerializerMethodField(method_name="is_default", help_text="The model used when none is asked for.")
 
-    def get_default(self, spec) -> bool:
+    def is_default(self, spec) -> bool:
         return spec.name == settings.DEFAULT_MODEL
 
 

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -27,16 +27,18 @@ from pyvision.synsets.search import matching_indexes
 from . import errors, fetch, uploads
 from .throttling import AnonymousRate, UserRate
 from .serializers import (
+    IMAGE_SERIALIZERS,
     MAX_PAGE_SIZE,
     NAME_LANGUAGES,
     PAGE_SIZE,
     LanguageSerializer,
     ModelSerializer,
     RecognitionFilterSerializer,
-    RecognitionJsonSerializer,
+    RecognitionBase64Serializer,
     RecognitionPageSerializer,
     RecognitionSerializer,
     RecognitionUploadSerializer,
+    RecognitionUrlSerializer,
     SynsetFilterSerializer,
     SynsetPageSerializer,
     SynsetSerializer,
@@ -150,7 +152,12 @@ class RecognitionList(APIView):
             OpenApiParameter("Location", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[201, 202],
                              description="The recognition's address: `/api/v1/recognitions/{id}`."),
         ],
-        request={"multipart/form-data": RecognitionUploadSerializer, "application/json": RecognitionJsonSerializer},
+        request={
+            "multipart/form-data": RecognitionUploadSerializer,
+            "application/json": PolymorphicProxySerializer(
+                component_name="RecognitionJson", resource_type_field_name=None,
+                serializers=[RecognitionUrlSerializer, RecognitionBase64Serializer]),
+        },
         responses={
             201: OpenApiResponse(RecognitionSerializer, description="Finished: done, or failed with an error code."),
             202: OpenApiResponse(RecognitionSerializer, description="Accepted, still queued or running."),
@@ -164,11 +171,8 @@ class RecognitionList(APIView):
         if pipeline.queue_is_full():
             raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS)
         wait = query(WaitSerializer, request)["wait"]
-        multipart = request.content_type.startswith("multipart/form-data")
-        serializer_class = RecognitionUploadSerializer if multipart else RecognitionJsonSerializer
         data = plain(request.data)
-        check_one_image(request, data, serializer_class.IMAGE_FIELDS)
-        serializer = serializer_class(data=data)
+        serializer = IMAGE_SERIALIZERS[image_field(request, data)](data=data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
         upload = image_from(params)
@@ -219,15 +223,18 @@ class ModelList(APIView):
         return Response(ModelSerializer(MODELS.values(), many=True).data)
 
 
-def check_one_image(request, data, fields: tuple[str, ...]) -> None:
-    """Before the other fields are checked: no image, or several, is its own refusal."""
+def image_field(request, data) -> str:
+    """The one field the image is sent in: `image` in multipart, `url` or `image_base64`
+    in JSON. No image, or several, is its own refusal, before the other fields are checked."""
     if not isinstance(data, dict):
-        return  # not an object: the serializer says so
-    sources = [name for name in fields if name in data]
+        raise exceptions.ValidationError({"non_field_errors": ["The body must be an object."]})
+    multipart = request.content_type.startswith("multipart/form-data")
+    sources = [name for name in (("image",) if multipart else ("url", "image_base64")) if name in data]
     if not sources:
         raise errors.ApiError(errors.NO_IMAGE)
     if len(sources) > 1 or len(request.FILES.getlist("image")) > 1:
         raise errors.ApiError(errors.SEVERAL_IMAGES)
+    return sources[0]
 
 
 def image_from(params: dict) -> ContentFile:
