@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
+    doctor = commands.add_parser("doctor", help="check that this CPU gives each model's expected answers")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=doctor_command)
+
     setup = commands.add_parser("setup", help="compile the translations, apply migrations, load the synsets if missing, collect static files")
     setup.set_defaults(handler=lambda args: service().prepare())
 
@@ -81,9 +85,10 @@ def service():
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    from pyvision.engine.registry import DEFAULT_MODEL, MODELS
+    from pyvision.engine.registry import DEFAULT_MODEL, MODELS, REFERENCE_MODEL
 
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS), help=f"default {DEFAULT_MODEL}")
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=[*sorted(MODELS), REFERENCE_MODEL.name],
+                        help=f"default {DEFAULT_MODEL}; {REFERENCE_MODEL.name} is the float model lite0 was quantised from")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="onnxruntime threads per inference (default: one per core)")
 
@@ -171,6 +176,23 @@ def bench_command(args) -> int:
               f"  whole image     p50 {result.recognize_ms_p50:.2f} ms\n"
               f"  peak RSS        {result.peak_rss_mb:.0f} MB")
     return 0
+
+
+def doctor_command(args) -> int:
+    from pyvision.engine import selfcheck
+    from pyvision.engine.classifier import Classifier
+
+    cpu, runtime = selfcheck.cpu(), selfcheck.runtime()
+    checks = [selfcheck.check(Classifier(model)) for model in selfcheck.checked_models()]
+    if args.json:
+        print(json.dumps({"cpu": cpu, "runtime": runtime, "models": [dataclasses.asdict(c) for c in checks]}))
+    else:
+        features = ", ".join(f"{name} {'yes' if present else 'no'}" for name, present in cpu["features"].items())
+        print(f"CPU           {cpu['model'] or 'unknown'} ({cpu['machine']}): {features}\n"
+              f"onnxruntime   {runtime['onnxruntime']}, providers {', '.join(runtime['providers'])}")
+        for c in checks:
+            print(f"{'ok  ' if c.agrees else 'FAIL'}          {c.summary}")
+    return 0 if all(c.agrees for c in checks) else 1
 
 
 def loadtest_command(args) -> int:

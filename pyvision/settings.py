@@ -213,6 +213,17 @@ RECOGNITION_MAX_ATTEMPTS = int(os.environ.get("PYVISION_MAX_ATTEMPTS", "3"))
 # Backpressure: with this many recognitions queued, new uploads are refused (503).
 QUEUE_LIMIT = int(os.environ.get("PYVISION_QUEUE_LIMIT", "1000"))
 
+# Stateless classification (POST /api/v1/classify) runs in the web process: each web
+# process loads the models it is asked for once, and its concurrent requests share
+# batches of up to CLASSIFY_BATCH_SIZE images. A batch leaves as soon as the model is
+# free, after waiting CLASSIFY_BATCH_WAIT_MS at most for more images; past
+# CLASSIFY_QUEUE_LIMIT images waiting, requests are refused (503).
+CLASSIFY_MAX_IMAGES = 16
+CLASSIFY_BATCH_SIZE = int(os.environ.get("PYVISION_CLASSIFY_BATCH_SIZE", "8"))
+CLASSIFY_BATCH_WAIT_MS = float(os.environ.get("PYVISION_CLASSIFY_BATCH_WAIT_MS", "0"))
+CLASSIFY_QUEUE_LIMIT = int(os.environ.get("PYVISION_CLASSIFY_QUEUE_LIMIT", "64"))
+CLASSIFY_ENGINE_THREADS = int(os.environ.get("PYVISION_CLASSIFY_ENGINE_THREADS", str(os.cpu_count() or 1)))
+
 # Celery. The default broker is kombu's filesystem transport: two processes on one
 # machine exchange messages through a folder, with no server to install.
 BROKER_DIR = DATA_DIR / "broker"

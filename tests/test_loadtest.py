@@ -1,11 +1,13 @@
 """`pyvision loadtest` against a real embedded service (`pyvision run`): through the REST
 API in both modes with a user's token, and through the site's upload form."""
 
+import io
 import json
 import subprocess
 import sys
 
 import pytest
+from PIL import Image
 
 from tests.conftest import SKIMAGE_DATA
 from tests.live_service import LiveService
@@ -24,10 +26,11 @@ def token(service):
 
 @pytest.fixture
 def images(tmp_path):
-    rocket = (SKIMAGE_DATA / "rocket.jpg").read_bytes()
-    (tmp_path / "n03773504_missile.jpg").write_bytes(rocket)  # Lite0's top-1 for it
-    (tmp_path / "n04008634_projectile.jpg").write_bytes(rocket)  # its second guess: counted as a miss
-    (tmp_path / "holiday.jpeg").write_bytes(rocket)  # no wnid in the name: not checked
+    coffee = io.BytesIO()
+    Image.open(SKIMAGE_DATA / "coffee.png").convert("RGB").save(coffee, "JPEG", quality=90)
+    (tmp_path / "n07920052_espresso.jpg").write_bytes(coffee.getvalue())  # espresso by far, on every CPU
+    (tmp_path / "n07930864_cup.jpg").write_bytes(coffee.getvalue())  # not what the model says: a miss
+    (tmp_path / "holiday.jpeg").write_bytes(coffee.getvalue())  # no wnid in the name: not checked
     (tmp_path / "notes.txt").write_text("not an image, not sent")
     return tmp_path
 

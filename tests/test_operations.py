@@ -70,7 +70,37 @@ def test_healthz_and_readyz_in_the_embedded_mode(client):
     assert client.get("/healthz").content == b"ok\n"
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}}
+    assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}, "models": {}}
+
+
+def test_a_starting_worker_checks_each_model_on_its_cpu_and_readyz_says_so(client):
+    from pyvision.recognition import tasks
+
+    tasks.report_self_check()  # what a starting worker runs beside its first recognitions
+    ready = client.get("/readyz").json()
+    assert ready["models"] == {"lite0": "agrees", "lite2": "agrees"}
+    assert "warnings" not in ready
+
+
+def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog):
+    import dataclasses
+
+    from pyvision.engine import selfcheck
+    from pyvision.engine.classifier import Classifier
+    from pyvision.ops import heartbeat
+
+    # What `pyvision doctor --json` says on a CPU where lite0 answers like another model:
+    # as far from its reference as a saturating CPU, and further.
+    lite2 = Classifier("lite2")
+    report = {"cpu": selfcheck.cpu(), "runtime": selfcheck.runtime(), "models": [
+        dataclasses.asdict(selfcheck.check(lite2, "lite0")), dataclasses.asdict(selfcheck.check(lite2))]}
+    heartbeat.report_model_check(worker.verdicts(report))
+    assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
+    ready = client.get("/readyz")
+    assert ready.status_code == 200  # answers still come; a monitor is told to doubt them
+    assert ready.json()["models"] == {"lite0": "disagrees", "lite2": "agrees"}
+    assert ready.json()["warnings"] == ["On a worker's CPU, lite0 gives other answers than its float reference: "
+                                        "run `pyvision doctor` there."]
 
 
 def test_readyz_names_the_storage_it_cannot_reach(client, settings):
@@ -115,8 +145,11 @@ class WorkerTimer:
 
 
 @pytest.mark.parametrize("embedded", [True, False])
-def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(settings, photo, embedded):
+def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(settings, photo, embedded, monkeypatch):
     from pyvision.recognition import tasks
+
+    started = []
+    monkeypatch.setattr(tasks, "in_background", lambda what, job: started.append(job))
 
     settings.EMBEDDED_BROKER = embedded
     settings.RECOGNITION_STALE_SECONDS = 60
@@ -127,3 +160,4 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
     assert sender.repeated == [(30, "requeue_unfinished"), (5, "beat"), (600, "purge_anonymous")]
+    assert started == [tasks.report_self_check]

@@ -45,11 +45,14 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add(429)
         if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
             statuses.add(404)  # a page past the last
-        error = {"application/json": {"schema": self.resolve_serializer(ErrorResponseSerializer, "response").ref}}
         responses = operation["responses"]
-        for status in statuses - {int(code) for code in responses}:
-            responses[str(status)] = {"description": describe(status), "content": error,
-                                      **({"headers": HEADERS[status]} if status in HEADERS else {})}
+        # With those a view declares (a 429 of its own counting...): every error has the
+        # one shape, its codes and its headers.
+        statuses |= {int(code) for code in responses if int(code) >= 400}
+        error = {"application/json": {"schema": self.resolve_serializer(ErrorResponseSerializer, "response").ref}}
+        for status in statuses:
+            responses[str(status)] = {"description": responses.get(str(status), {}).get("description") or describe(status),
+                                      "content": error, **({"headers": HEADERS[status]} if status in HEADERS else {})}
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 

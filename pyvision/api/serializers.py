@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from pyvision.engine.registry import MODELS
@@ -140,6 +140,12 @@ class PredictionSerializer(serializers.Serializer):
     hierarchy = HierarchyEntrySerializer(many=True, help_text="WordNet hypernyms, root first, ending with this class.")
 
 
+def prediction(rank: int, synset, score: float, language: str) -> dict:
+    """One PredictionSerializer object: the same for a recognition and a classify result."""
+    return {"rank": rank, "wnid": synset.wnid, "label": synset.label(language), "names": synset.names,
+            "score": score, "hierarchy": synset.hierarchy}
+
+
 class SynsetSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     wnid = serializers.CharField()
@@ -180,18 +186,7 @@ class RecognitionSerializer(serializers.Serializer):
     def get_predictions(self, recognition):
         if recognition.status != Recognition.Status.DONE:
             return []
-        language = self.context["lang"]
-        return [
-            {
-                "rank": p.rank,
-                "wnid": p.synset.wnid,
-                "label": p.synset.label(language),
-                "names": p.synset.names,
-                "score": p.score,
-                "hierarchy": p.synset.hierarchy,
-            }
-            for p in recognition.predictions.all()
-        ]
+        return [prediction(p.rank, p.synset, p.score, self.context["lang"]) for p in recognition.predictions.all()]
 
     @extend_schema_field(ErrorSerializer(allow_null=True))
     def get_error(self, recognition):
@@ -212,3 +207,55 @@ class RecognitionPageSerializer(PageSerializer):
 
 class SynsetPageSerializer(PageSerializer):
     results = SynsetSerializer(many=True)
+
+
+class ClassifyUrlSerializer(JsonTypes, serializers.Serializer):
+    url = Text(max_length=2048, help_text="An http(s) URL to fetch the image from.")
+
+
+class ClassifyBase64Serializer(JsonTypes, serializers.Serializer):
+    image_base64 = Text(help_text="The image file, base64-encoded.")
+
+
+@extend_schema_field(PolymorphicProxySerializer(component_name="ClassifyImage", resource_type_field_name=None,
+                                                serializers=[ClassifyUrlSerializer, ClassifyBase64Serializer]))
+class ClassifyImage(serializers.Field):
+    """One image of a JSON classify request: exactly one of `url` or `image_base64`."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or len(data.keys() & {"url", "image_base64"}) != 1:
+            raise serializers.ValidationError("Give each image as exactly one of `url` or `image_base64`.")
+        image = (ClassifyUrlSerializer if "url" in data else ClassifyBase64Serializer)(data=data)
+        image.is_valid(raise_exception=True)
+        return image.validated_data
+
+
+class ClassifyUploadSerializer(RecognitionOptionsSerializer):
+    """multipart/form-data: the image files."""
+
+    # An empty file is refused in its own result (empty_file), not for the whole request.
+    image = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1,
+                                  max_length=settings.CLASSIFY_MAX_IMAGES,
+                                  help_text="The image files: repeat the field, one per image.")
+
+
+class ClassifyJsonSerializer(JsonTypes, RecognitionOptionsSerializer):
+    """JSON: the images, by URL or base64."""
+
+    images = serializers.ListField(child=ClassifyImage(), min_length=1, max_length=settings.CLASSIFY_MAX_IMAGES)
+
+
+class ClassifyTimingsSerializer(serializers.Serializer):
+    decode_ms = serializers.FloatField(allow_null=True, help_text="Decoding and preprocessing.")
+    inference_ms = serializers.FloatField(allow_null=True, help_text="Waiting for the model and running it, in a batch.")
+    total_ms = serializers.FloatField(help_text="From the request's images being read to this result.")
+
+
+class ClassifyResultSerializer(serializers.Serializer):
+    predictions = PredictionSerializer(many=True)
+    error = ErrorSerializer(allow_null=True)
+    timings = ClassifyTimingsSerializer()
+
+
+class ClassifyResponseSerializer(serializers.Serializer):
+    results = ClassifyResultSerializer(many=True, help_text="One per image, in the order they were sent.")

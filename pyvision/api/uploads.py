@@ -19,13 +19,13 @@ class BodyTooLarge(FileTooLarge):
     """Refused from the declared Content-Length, so the body is left unread."""
 
 
-def check_content_length(request) -> None:
-    """Refuse a body that says it is too large before reading any of it."""
+def check_content_length(request, images: int = 1) -> None:
+    """Refuse a body that says it is too large for ``images`` images before reading any of it."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return
-    if declared > settings.MAX_UPLOAD_BYTES * 4 // 3 + BODY_OVERHEAD_BYTES:
+    if declared > images * (settings.MAX_UPLOAD_BYTES * 4 // 3 + BODY_OVERHEAD_BYTES):
         raise BodyTooLarge()
 
 
@@ -51,3 +51,26 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None
+
+
+class UploadLimits:
+    """For an APIView whose POST takes images: the size limits, and an unread body
+    discarded when the request is refused. ``upload_images``: how many one body may hold."""
+
+    upload_images = 1
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before DRF reads the body: the limit applies while it streams in.
+        request.upload_handlers.insert(0, SizeLimitedUploadHandler(request))
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request, *args, **kwargs):
+        if request.method == "POST":
+            check_content_length(request, self.upload_images)
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if self.request.method == "POST" and not isinstance(exc, BodyTooLarge):
+            discard_unread_body(self.request)
+        return response

@@ -97,24 +97,8 @@ def represent(recognition, lang: str) -> dict:
     return RecognitionSerializer(recognition, context={"lang": lang}).data
 
 
-class RecognitionList(APIView):
+class RecognitionList(uploads.UploadLimits, APIView):
     parser_classes = [MultiPartParser, JSONParser]
-
-    def initialize_request(self, request, *args, **kwargs):
-        # Before DRF reads the body: the limit applies while it streams in.
-        request.upload_handlers.insert(0, uploads.SizeLimitedUploadHandler(request))
-        return super().initialize_request(request, *args, **kwargs)
-
-    def initial(self, request, *args, **kwargs):
-        if request.method == "POST":
-            uploads.check_content_length(request)
-        super().initial(request, *args, **kwargs)
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if self.request.method == "POST" and not isinstance(exc, uploads.BodyTooLarge):
-            uploads.discard_unread_body(self.request)
-        return response
 
     def get_throttles(self):
         # Creating a recognition is what costs; reading results is not limited.
@@ -171,8 +155,8 @@ class RecognitionList(APIView):
         if pipeline.queue_is_full():
             raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS)
         wait = query(WaitSerializer, request)["wait"]
-        data = plain(request.data)
-        serializer = IMAGE_SERIALIZERS[image_field(request, data)](data=data)
+        data, multipart = body(request)
+        serializer = IMAGE_SERIALIZERS[image_field(request, data, multipart)](data=data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
         upload = image_from(params)
@@ -223,12 +207,17 @@ class ModelList(APIView):
         return Response(ModelSerializer(MODELS.values(), many=True).data)
 
 
-def image_field(request, data) -> str:
-    """The one field the image is sent in: `image` in multipart, `url` or `image_base64`
-    in JSON. No image, or several, is its own refusal, before the other fields are checked."""
+def body(request) -> tuple[dict, bool]:
+    """The request's body as a plain dict (see plain()), and whether it is multipart."""
+    data = plain(request.data)
     if not isinstance(data, dict):
         raise exceptions.ValidationError({"non_field_errors": ["The body must be an object."]})
-    multipart = request.content_type.startswith("multipart/form-data")
+    return data, request.content_type.startswith("multipart/form-data")
+
+
+def image_field(request, data: dict, multipart: bool) -> str:
+    """The one field the image is sent in: `image` in multipart, `url` or `image_base64`
+    in JSON. No image, or several, is its own refusal, before the other fields are checked."""
     sources = [name for name in (("image",) if multipart else ("url", "image_base64")) if name in data]
     if not sources:
         raise errors.ApiError(errors.NO_IMAGE)

@@ -25,9 +25,29 @@ def beat() -> None:
     WorkerHeartbeat.objects.filter(last_seen__lt=now - FORGOTTEN_AFTER).delete()
 
 
+def report_model_check(results: dict) -> None:
+    WorkerHeartbeat.objects.update_or_create(name=worker_name(),
+                                             defaults={"last_seen": timezone.now(), "model_check": results})
+
+
+def model_verdicts() -> dict[str, str]:
+    """Each model the live workers checked at start: "agrees", or "disagrees" if any worker's
+    CPU gave it other answers than its float reference."""
+    verdicts = {}
+    for results in live().values_list("model_check", flat=True):
+        for model, result in results.items():
+            if verdicts.get(model) != "disagrees":
+                verdicts[model] = "agrees" if result.get("agrees") else "disagrees"
+    return dict(sorted(verdicts.items()))
+
+
 def forget() -> None:
     WorkerHeartbeat.objects.filter(name=worker_name()).delete()
 
 
+def live():
+    return WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - LIVE_WITHIN)
+
+
 def live_workers() -> int:
-    return WorkerHeartbeat.objects.filter(last_seen__gte=timezone.now() - LIVE_WITHIN).count()
+    return live().count()

@@ -6,6 +6,8 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     last_seen = models.DateTimeField(db_index=True)
+    # What the worker's self-check found at start: {model: {"agrees": bool, "mean_distance": float}}.
+    model_check = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pyvision.api import errors
 from pyvision.celery import app
 
+from . import heartbeat
 from .metrics import DatabaseCollector
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,13 @@ def readyz(request):
     body = {"ready": not down, "checks": results}
     if down:
         body["message"] = f"Not ready: {', '.join(down)} unreachable."
+    else:
+        # Still ready: answers keep coming, but a monitor should know they may be wrong.
+        body["models"] = heartbeat.model_verdicts()
+        wrong = [model for model, verdict in body["models"].items() if verdict != "agrees"]
+        if wrong:
+            body["warnings"] = [f"On a worker's CPU, {', '.join(wrong)} gives other answers than its float "
+                                "reference: run `pyvision doctor` there."]
     return JsonResponse(body, status=503 if down else 200)
 
 

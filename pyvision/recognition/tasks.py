@@ -1,9 +1,10 @@
 import logging
+import threading
 from datetime import timedelta
 
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from pyvision.celery import app
 from pyvision.ops import heartbeat
@@ -33,7 +34,8 @@ def recognize(recognition_id: str) -> None:
 
 @worker_ready.connect
 def prepare_worker(sender, **kwargs):
-    """Load the default model, then pick up what was left unfinished, now and every little while.
+    """Load the default model and start checking every model's answers on this CPU, then
+    pick up what was left unfinished, now and every little while.
 
     In embedded mode this worker is the only one, so whatever is running now was
     interrupted by a crash: it is taken again at once. With several workers, only what
@@ -43,6 +45,7 @@ def prepare_worker(sender, **kwargs):
     from . import worker
 
     worker.classifier(settings.DEFAULT_MODEL)
+    in_background("the self-check", report_self_check)
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
     try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale)
@@ -70,6 +73,24 @@ def try_later(what: str, job, *args) -> None:
         job(*args)
     except Exception:
         log.warning("%s failed; trying again later", what, exc_info=True)
+
+
+def report_self_check() -> None:
+    """Check the models' answers on this CPU, for the log and for /readyz (a second or two:
+    the worker takes recognitions meanwhile)."""
+    from . import worker
+
+    heartbeat.report_model_check(worker.check_models())
+
+
+def in_background(what: str, job) -> None:
+    def run():
+        try:
+            try_later(what, job)
+        finally:
+            connection.close()  # the thread's own database connection
+
+    threading.Thread(target=run, name=what, daemon=True).start()
 
 
 def beat() -> None:

@@ -4,7 +4,10 @@ Each worker process loads each model once, reads the image through the storage A
 (never a path it shares with the web process), and writes the result atomically, once.
 """
 
+import json
 import logging
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -14,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from pyvision.engine import selfcheck
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine.errors import ImageError
 
@@ -25,6 +29,7 @@ log = logging.getLogger(__name__)
 FILE_MISSING = "file_missing"
 INTERNAL_ERROR = "internal_error"
 STORAGE_UNAVAILABLE = "storage_unavailable"
+SELF_CHECK_TIMEOUT_SECONDS = 120
 
 _classifiers: dict[str, Classifier] = {}
 _classifiers_lock = threading.Lock()
@@ -36,6 +41,39 @@ def classifier(model: str) -> Classifier:
         if model not in _classifiers:
             _classifiers[model] = Classifier(model, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS)
         return _classifiers[model]
+
+
+def check_models() -> dict:
+    """Run `pyvision doctor` and say, loudly if need be, whether this CPU gives each served
+    model's float reference answers.
+
+    In a child process: the models it loads for the check leave with it, and a worker
+    keeps only the models it is asked to use in memory.
+    """
+    try:
+        done = subprocess.run([sys.executable, "-m", "pyvision", "doctor", "--json"], capture_output=True, text=True,
+                              timeout=SELF_CHECK_TIMEOUT_SECONDS)
+        report = json.loads(done.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        log.warning("self-check: `pyvision doctor` did not run; the models' answers on this CPU are unchecked",
+                    exc_info=True)
+        return {}
+    return verdicts(report)
+
+
+def verdicts(doctor_report: dict) -> dict:
+    """Log what `pyvision doctor --json` found; {model: {"agrees", "mean_distance"}} for the heartbeat."""
+    features = ", ".join(name for name, on in doctor_report["cpu"]["features"].items() if on) or "no int8 features"
+    results = {}
+    for found in doctor_report["models"]:
+        check = selfcheck.ModelCheck(**found)
+        if check.agrees:
+            log.info("self-check: %s", check.summary)
+        else:
+            log.warning("self-check: %s; its answers on this CPU (%s) are not to be trusted: run `pyvision doctor`",
+                        check.summary, features)
+        results[check.model] = {"agrees": check.agrees, "mean_distance": check.mean_distance}
+    return results
 
 
 def run(recognition_id: str) -> None:

@@ -1,3 +1,5 @@
+import time
+
 from django.db import models
 
 from pyvision.engine.synsets import display_label
@@ -26,3 +28,19 @@ class Synset(models.Model):
     def label(self, language: str = "en") -> str:
         """The name shown to people (see display_label)."""
         return display_label(self.name(language), language)
+
+
+# Reading the 1000 classes costs a query and their JSON on every answer; a process keeps
+# them this long, so names edited in the admin show everywhere within a minute.
+CACHE_SECONDS = 60
+_cached: tuple[float, dict[int, Synset]] = (0.0, {})
+
+
+def by_index() -> dict[int, Synset]:
+    """Every class by its index (the model's output position), as the database has them."""
+    global _cached
+    read_at, synsets = _cached
+    if time.monotonic() - read_at > CACHE_SECONDS or not synsets:
+        synsets = Synset.objects.in_bulk()
+        _cached = (time.monotonic(), synsets)
+    return synsets

@@ -1,8 +1,12 @@
-"""A model file that is not the one built and committed is refused."""
+"""A model file that is not the one built and committed is refused, and the committed
+int8 graphs cannot saturate on any CPU."""
 
 import shutil
 
+import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 
 from pyvision.engine.classifier import Classifier
 from pyvision.engine.registry import MODELS
@@ -32,3 +36,25 @@ def test_a_changed_model_file_is_refused(tmp_path, monkeypatch):
 def test_an_unknown_model_name_is_refused_with_the_choices():
     with pytest.raises(KeyError, match="lite0, lite2"):
         Classifier("resnet50")
+
+
+# x86 CPUs without VNNI multiply uint8 activations by int8 weights with VPMADDUBSW, which
+# adds two products into a saturating int16: 2 * 255 * 64 fits, 2 * 255 * 65 does not.
+# Whatever CPU runs this test, a weight beyond 64 would give wrong answers on those.
+LARGEST_SAFE_WEIGHT = 64
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_no_int8_weight_can_saturate_the_avx2_path(model):
+    graph = onnx.load(str(MODELS[model].path)).graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    weights = [numpy_helper.to_array(initializers[node.input[0]]) for node in graph.node
+               if node.op_type == "DequantizeLinear" and node.input[0] in initializers]
+    int8_weights = [w for w in weights if w.dtype == np.int8]
+    assert len(int8_weights) >= 40, "the model's convolutions should be quantised"
+    largest = max(int(np.abs(w.astype(np.int16)).max()) for w in int8_weights)
+    assert largest <= LARGEST_SAFE_WEIGHT
+    # ...and the activations they meet are uint8, the case the bound above is for.
+    activation_zero_points = [numpy_helper.to_array(initializers[node.input[2]]) for node in graph.node
+                              if node.op_type == "QuantizeLinear"]
+    assert activation_zero_points and all(z.dtype == np.uint8 for z in activation_zero_points)

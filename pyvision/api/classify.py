@@ -1,0 +1,172 @@
+"""POST /api/v1/classify: stateless recognition of up to 16 images, in the web process.
+
+Nothing is stored: no row, no file. Each image is decoded in the request's thread (or,
+for several, on a small pool: Pillow releases the GIL), then joins the model's adaptive
+batch, shared with every concurrent request of this process.
+"""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pyvision.engine.batcher import Batcher, QueueFull
+from pyvision.engine.classifier import Classifier
+from pyvision.engine.errors import ImageError
+from pyvision.ops.views import RETRY_AFTER_SECONDS
+from pyvision.synsets.models import by_index
+
+from . import errors, throttling, uploads
+from .serializers import (
+    ClassifyJsonSerializer,
+    ClassifyResponseSerializer,
+    ClassifyUploadSerializer,
+    ErrorResponseSerializer,
+    prediction,
+)
+from .views import EXAMPLE_DONE, body, from_base64, from_url, language
+
+# How long a request waits for the model before it gives up (the queue is bounded, so
+# this is only reached if the model itself hangs).
+RESULT_TIMEOUT_SECONDS = 30
+
+_batchers: dict[str, Batcher] = {}
+_batchers_lock = threading.Lock()
+_decoders = ThreadPoolExecutor(max_workers=settings.CLASSIFY_ENGINE_THREADS, thread_name_prefix="classify-decode")
+
+
+def batcher(model: str) -> Batcher:
+    """Each web process loads a model on its first classify request for it."""
+    with _batchers_lock:
+        if model not in _batchers:
+            # The model's threads sleep between batches: the cores are shared with the
+            # request threads that decode the next images.
+            classifier = Classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS,
+                                    spin=False)
+            _batchers[model] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
+                                       max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
+                                       queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
+        return _batchers[model]
+
+
+class ImageFailed(Exception):
+    """One image of the request cannot be classified; the others go on."""
+
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+
+
+def read(source) -> bytes:
+    """The bytes of one image: an uploaded file, or a JSON entry with `url` or `image_base64`."""
+    try:
+        if isinstance(source, dict):
+            upload = from_url(source["url"]) if "url" in source else from_base64(source["image_base64"])
+            return upload.read()
+        return source.read()
+    except errors.ApiError as exc:
+        raise ImageFailed(exc.error_code, str(exc.detail)) from None
+
+
+def prepare(source, classifier: Classifier):
+    """Read, decode and preprocess one image: (pixels, decode_ms)."""
+    data = read(source)
+    started = time.perf_counter()
+    try:
+        pixels = classifier.prepare(data)
+    except ImageError as exc:
+        raise ImageFailed(exc.code, exc.message) from None
+    return pixels, (time.perf_counter() - started) * 1000
+
+
+class Classify(uploads.UploadLimits, APIView):
+    parser_classes = [MultiPartParser, JSONParser]
+    upload_images = settings.CLASSIFY_MAX_IMAGES
+
+    @extend_schema(
+        summary="Classify images without storing anything",
+        operation_id="classify",
+        description=(
+            f"Up to {settings.CLASSIFY_MAX_IMAGES} images: repeat the multipart field `image`, or send JSON "
+            "`{\"images\": [{\"url\": ...} | {\"image_base64\": ...}]}`. The answer has one result per image, in "
+            "order; an image that cannot be read has its own `error` and does not fail the others. Nothing is "
+            "kept: no recognition, no file. Each image counts against the rate limit."
+        ),
+        request={"multipart/form-data": ClassifyUploadSerializer, "application/json": ClassifyJsonSerializer},
+        # Each image counts against the rate limits, not the request: no DRF throttle to
+        # find, so the 429 is said here.
+        responses={200: ClassifyResponseSerializer, 429: ErrorResponseSerializer},
+        examples=[
+            OpenApiExample("Two URLs", request_only=True, value={
+                "images": [{"url": "https://example.org/cat.jpg"}, {"url": "https://example.org/cup.jpg"}],
+                "top_k": 3, "lang": "zh-hans"}),
+            OpenApiExample("One image classified, one refused", response_only=True, status_codes=["200"], value={
+                "results": [
+                    {"predictions": EXAMPLE_DONE["predictions"], "error": None,
+                     "timings": {"decode_ms": 3.2, "inference_ms": 2.1, "total_ms": 5.6}},
+                    {"predictions": [], "error": {"code": "not_an_image", "message": "The file is not an image."},
+                     "timings": {"decode_ms": None, "inference_ms": None, "total_ms": 0.2}},
+                ]}),
+        ],
+    )
+    def post(self, request):
+        data, multipart = body(request)
+        field = "image" if multipart else "images"
+        if multipart:
+            data[field] = request.FILES.getlist(field)
+        if not data.get(field):
+            raise errors.ApiError(errors.NO_IMAGE, "Send at least one image: multipart fields `image`, or JSON `images`.")
+        serializer = (ClassifyUploadSerializer if multipart else ClassifyJsonSerializer)(data=data)
+        serializer.is_valid(raise_exception=True)
+        params = serializer.validated_data
+        sources = params[field]
+        for _ in sources:
+            if wait := throttling.wait_seconds(request):
+                raise errors.ApiError(errors.RATE_LIMITED, retry_after=wait)
+
+        started = time.perf_counter()
+        model = batcher(params.get("model") or settings.DEFAULT_MODEL)
+        if len(sources) == 1:
+            prepared = [self._attempt(prepare, sources[0], model.classifier)]
+        else:
+            prepared = [f.result() for f in [_decoders.submit(self._attempt, prepare, s, model.classifier) for s in sources]]
+        try:
+            pending = [(model.submit(outcome[0]), outcome[1], time.perf_counter()) if isinstance(outcome, tuple)
+                       else outcome for outcome in prepared]
+        except QueueFull:
+            raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS) from None
+
+        results, top = [], []
+        for outcome in pending:
+            if isinstance(outcome, ImageFailed):
+                results.append({"predictions": [], "error": {"code": outcome.code, "message": outcome.message},
+                                "timings": {"decode_ms": None, "inference_ms": None, "total_ms": elapsed_ms(started)}})
+                top.append([])
+                continue
+            future, decode_ms, queued = outcome
+            probabilities = future.result(timeout=RESULT_TIMEOUT_SECONDS)
+            top.append(model.classifier.top_k(probabilities, params["top_k"]))
+            results.append({"predictions": None, "error": None, "timings": {
+                "decode_ms": round(decode_ms, 3), "inference_ms": elapsed_ms(queued), "total_ms": elapsed_ms(started)}})
+
+        synsets = by_index()
+        lang = language(request, params)
+        for result, predictions in zip(results, top):
+            if result["error"] is None:
+                result["predictions"] = [prediction(p.rank, synsets[p.index], p.score, lang) for p in predictions]
+        return Response({"results": results})
+
+    @staticmethod
+    def _attempt(job, *args):
+        try:
+            return job(*args)
+        except ImageFailed as failed:
+            return failed
+
+
+def elapsed_ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)

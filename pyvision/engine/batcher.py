@@ -1,0 +1,61 @@
+"""Adaptive batching: images from concurrent callers go through the model together.
+
+One thread per model runs the model; callers prepare their images (decode and
+preprocess, which release the GIL and so run in parallel) and hand the pixels over.
+While one batch runs, the next one gathers: under load the batches grow up to
+``max_batch``, and a lone caller never waits for company unless ``max_wait_ms`` asks it to.
+"""
+
+import queue
+import threading
+import time
+from concurrent.futures import Future
+
+import numpy as np
+
+from .classifier import Classifier
+
+
+class QueueFull(Exception):
+    """More images are waiting for the model than the queue holds: try again shortly."""
+
+
+class Batcher:
+    def __init__(self, classifier: Classifier, *, max_batch: int = 16, max_wait_ms: float = 0, queue_limit: int = 64):
+        self.classifier = classifier
+        self.max_batch = max_batch
+        self.max_wait = max_wait_ms / 1000
+        self._waiting: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue(maxsize=queue_limit)
+        threading.Thread(target=self._serve, name=f"batcher-{classifier.spec.name}", daemon=True).start()
+
+    def submit(self, pixels: np.ndarray) -> Future:
+        """Queue one image's model input; the future's result is its (1000,) probabilities."""
+        future: Future = Future()
+        try:
+            self._waiting.put_nowait((pixels, future))
+        except queue.Full:
+            raise QueueFull() from None
+        return future
+
+    def _next_batch(self) -> list[tuple[np.ndarray, Future]]:
+        batch = [self._waiting.get()]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            try:
+                remaining = deadline - time.monotonic()
+                batch.append(self._waiting.get(timeout=remaining) if remaining > 0 else self._waiting.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _serve(self) -> None:
+        while True:
+            batch = self._next_batch()
+            try:
+                probabilities = self.classifier.probabilities(np.stack([pixels for pixels, _ in batch]))
+            except Exception as exc:  # the callers get the error; the thread lives on for the next batch
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), row in zip(batch, probabilities):
+                future.set_result(row)

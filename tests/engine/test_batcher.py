@@ -1,0 +1,76 @@
+"""Adaptive batching: concurrent callers share batches and get exactly their own answers;
+the queue is bounded; a failing batch fails its callers, not the batcher."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from pyvision.engine.batcher import Batcher, QueueFull
+from pyvision.engine.classifier import Classifier
+
+PHOTOS = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png"]
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return Classifier("lite0")
+
+
+@pytest.fixture
+def recorded(classifier, monkeypatch):
+    """The real model, with each batch's size written down, and a gate to hold it."""
+    sizes, gate = [], threading.Event()
+    gate.set()
+    real = classifier.probabilities
+
+    def probabilities(batch):
+        gate.wait()
+        sizes.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(classifier, "probabilities", probabilities)
+    return sizes, gate, real
+
+
+def test_callers_waiting_together_share_a_batch_and_get_their_own_answers(classifier, recorded, photo):
+    sizes, gate, real = recorded
+    inputs = [classifier.prepare(photo(name)) for name in PHOTOS] * 3
+    expected = [real(x[np.newaxis])[0] for x in inputs]
+    batcher = Batcher(classifier, max_batch=8)
+    gate.clear()  # the first batch holds the model while the others queue up behind it
+    futures = [batcher.submit(x) for x in inputs]
+    gate.set()
+    for future, want in zip(futures, expected):
+        np.testing.assert_allclose(future.result(timeout=30), want, atol=1e-4)
+    assert sum(sizes) == len(inputs) and max(sizes) == 8 and len(sizes) <= 3
+
+
+def test_a_lone_caller_does_not_wait_for_company(classifier, recorded, photo):
+    sizes, _gate, _real = recorded
+    batcher = Batcher(classifier, max_batch=16)
+    for _ in range(3):
+        batcher.submit(classifier.prepare(photo("coffee.png"))).result(timeout=30)
+    assert sizes == [1, 1, 1]
+
+
+def test_a_full_queue_is_refused_at_once(classifier, recorded, photo):
+    _sizes, gate, _real = recorded
+    pixels = classifier.prepare(photo("coffee.png"))
+    batcher = Batcher(classifier, max_batch=1, queue_limit=2)
+    gate.clear()
+    held = batcher.submit(pixels)  # taken by the model, which waits at the gate
+    while batcher._waiting.qsize():
+        threading.Event().wait(0.001)
+    queued = [batcher.submit(pixels), batcher.submit(pixels)]
+    with pytest.raises(QueueFull):
+        batcher.submit(pixels)
+    gate.set()
+    assert all(f.result(timeout=30).argmax() == 967 for f in [held, *queued])  # espresso
+
+
+def test_a_failing_batch_fails_its_callers_and_the_next_one_runs(classifier, photo):
+    batcher = Batcher(classifier)
+    with pytest.raises(Exception):
+        batcher.submit(np.zeros((3, 5, 5), np.float32)).result(timeout=30)  # the wrong shape for the model
+    assert batcher.submit(classifier.prepare(photo("coffee.png"))).result(timeout=30).argmax() == 967
