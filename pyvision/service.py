@@ -149,6 +149,10 @@ def gunicorn_command(bind: str, settings) -> list[str]:
         sys.executable, "-m", "gunicorn", "pyvision.wsgi",
         "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
         "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
+        # gunicorn's highest bound (0 would be none at all): request lines of up to 8 KiB
+        # reach Django, which refuses a URL over pyvision.api.middleware.MAX_URL_BYTES in
+        # the API's JSON shape; gunicorn's own refusal is an HTML page.
+        "--limit-request-line", "8190",
     ]
 
 

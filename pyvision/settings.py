@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it turns the error pages of everything below into JSON under /api/.
+    "pyvision.api.middleware.json_errors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -298,7 +300,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pyvision.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "pyvision.api.errors.exception_handler",
     # The client address is REMOTE_ADDR, or the proxy's X-Forwarded-For entry behind
     # one: a client cannot pick its own address to escape the per-IP limit.
@@ -317,6 +319,7 @@ SPECTACULAR_SETTINGS = {
     # 3.1: a nullable object (a recognition's `error`) is `oneOf [Error, null]`, which
     # validators read as meant; 3.0's `nullable` beside `allOf` is read both ways.
     "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pyvision.api.schema.link_created_objects"],
 }
 # Recognition from a URL: only these ports, never an address inside the server's own
 # networks unless listed in PYVISION_URL_ALLOWED_NETWORKS (CIDRs, e.g. an intranet).

@@ -13,6 +13,12 @@ from pathlib import Path
 import psutil
 import requests
 
+CREATE_TOKEN = """
+from django.contrib.auth import get_user_model
+from pyvision.api.models import ApiToken
+user = get_user_model().objects.create_user({username!r}, password="a long and unusual passphrase 42")
+print(ApiToken.create(user, "tests")[1])
+"""
 CARD_STATUS = re.compile(r'class="card status-(\w+)"')
 ERROR_CODE = re.compile(r'class="error" role="alert"><code>(\w+)</code>')
 
@@ -61,6 +67,13 @@ class LiveService:
             return self.process.wait(timeout=30)
         finally:
             self.log.close()
+
+    def create_token(self, username: str) -> str:
+        """A new user's API key, made as an admin's shell would."""
+        code = CREATE_TOKEN.format(username=username)
+        done = subprocess.run([sys.executable, "-m", "pyvision", "manage", "shell", "--no-imports", "-c", code],
+                              env=self.environment, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
 
     def upload(self, name: str, data: bytes, model: str = "lite0") -> str:
         """Upload through the page's form, as a browser without JavaScript would; returns the recognition id."""

@@ -116,6 +116,22 @@ def test_wrong_parameters_are_refused_naming_the_field(client, body, field):
     assert list(error["fields"]) == [field]
 
 
+@pytest.mark.parametrize("body, field", [
+    ({"image_base64": 1234}, "image_base64"),
+    ({"url": ["https://example.org/a.jpg"]}, "url"),
+    ({"url": "https://example.org/a.jpg", "top_k": "3"}, "top_k"),
+    ({"url": "https://example.org/a.jpg", "top_k": True}, "top_k"),
+])
+def test_json_values_must_have_their_documented_types(client, body, field):
+    error = assert_error(client.post(RECOGNITIONS, body, format="json"), 400, errors.INVALID_REQUEST)
+    assert list(error["fields"]) == [field]
+
+
+@pytest.mark.parametrize("query", ["?status=", "?label=", "?lang=", "?page=0", "?page_size=0", "?page_size=101", "?label=a%00b"])
+def test_parameter_values_the_schema_excludes_are_refused_not_ignored(client, query):
+    assert_error(client.get(RECOGNITIONS + query), 400, errors.INVALID_REQUEST)
+
+
 def test_wait_out_of_range_is_refused(client):
     response = client.post(RECOGNITIONS + "?wait=31", {"image_base64": base64.b64encode(small_png()).decode()}, format="json")
     assert "wait" in assert_error(response, 400, errors.INVALID_REQUEST)["fields"]

@@ -85,6 +85,10 @@ def test_json_images_by_base64_and_a_refused_url(photo):
     ({"images": [{"image_base64": "AAAA"}] * 17}, "invalid_request"),
     ({"images": [{"image_base64": "AAAA"}], "top_k": 11}, "invalid_request"),
     ({"images": [{"image_base64": "AAAA"}], "model": "resnet"}, "invalid_request"),
+    # As the schema says: an empty value is not left out, a JSON string is not a number.
+    ({"images": [{"image_base64": "AAAA"}], "model": ""}, "invalid_request"),
+    ({"images": [{"image_base64": 1234}]}, "invalid_request"),
+    ({"images": [{"image_base64": "AAAA"}], "top_k": "3"}, "invalid_request"),
 ])
 def test_requests_that_cannot_be_answered_are_refused_whole(body, code):
     response = APIClient().post(CLASSIFY, body, format="json")

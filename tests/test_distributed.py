@@ -157,6 +157,8 @@ def test_with_the_database_down_the_site_says_so_and_loses_nothing(postgres_redi
                                     headers={"X-CSRFToken": service.http.cookies["csrftoken"],
                                              "Referer": service.url + "/"}, timeout=30)
         assert refused.status_code == 503 and "database is unreachable" in refused.text
+        api = service.http.get(service.url + "/api/v1/recognitions", timeout=30)
+        assert (api.status_code, api.json()["error"]["code"]) == (503, "database_unavailable") and api.headers["Retry-After"]
         ready = service.http.get(service.url + "/readyz", timeout=30)
         assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("unreachable")
         assert ready.json()["checks"]["broker"] == "ok"

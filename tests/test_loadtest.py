@@ -12,14 +12,6 @@ from PIL import Image
 from tests.conftest import SKIMAGE_DATA
 from tests.live_service import LiveService
 
-CREATE_TOKEN = """
-from django.contrib.auth import get_user_model
-from pyvision.api.models import ApiToken
-user = get_user_model().objects.create_user("loadtester", password="a long and unusual passphrase 42")
-print(ApiToken.create(user, "loadtest")[1])
-"""
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     running = LiveService(tmp_path_factory.mktemp("loadtest") / "data", PYVISION_QUEUE_LIMIT="1000")
@@ -29,9 +21,7 @@ def service(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def token(service):
-    done = subprocess.run([sys.executable, "-m", "pyvision", "manage", "shell", "--no-imports", "-c", CREATE_TOKEN],
-                          env=service.environment, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+    return service.create_token("loadtester")
 
 
 @pytest.fixture

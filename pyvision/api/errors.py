@@ -1,10 +1,10 @@
-"""The API's refusals: every 4xx answer is `{"error": {"code", "message"}}`, with a
-code from this module (failed recognitions carry the engine's codes instead,
+"""The API's refusals: every error answer under /api/ is `{"error": {"code", "message"}}`,
+with a code from this module (failed recognitions carry the engine's codes instead,
 `pyvision.engine.errors.CODES`, and the worker's `file_missing` and `internal_error`).
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,6 +26,12 @@ METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"
 RATE_LIMITED = "rate_limited"
 QUEUE_FULL = "queue_full"
+# Answered around the views: by Django, or by the middleware for what Django answers in HTML
+BAD_REQUEST = "bad_request"
+URI_TOO_LONG = "uri_too_long"
+INTERNAL_ERROR = "internal_error"
+DATABASE_UNAVAILABLE = "database_unavailable"
+STORAGE_UNAVAILABLE = "storage_unavailable"
 # Recognition from a URL
 URL_INVALID = "url_invalid"
 URL_SCHEME_NOT_ALLOWED = "url_scheme_not_allowed"
@@ -55,6 +61,11 @@ CODES = {
     RATE_LIMITED: (429, _("Too many requests; wait for the number of seconds in Retry-After.")),
     QUEUE_FULL: (503, _("The service is busy: too many images are waiting to be recognised; "
                         "try again after the number of seconds in Retry-After.")),
+    BAD_REQUEST: (400, _("The request is malformed, or names a host this server does not answer to.")),
+    URI_TOO_LONG: (414, _("The URL is too long.")),
+    INTERNAL_ERROR: (500, _("Something went wrong on the server; it has been logged.")),
+    DATABASE_UNAVAILABLE: (503, _("The database is unreachable right now; nothing was saved. Try again in a few seconds.")),
+    STORAGE_UNAVAILABLE: (503, _("The image store is unreachable right now; nothing was saved. Try again in a few seconds.")),
     URL_INVALID: (400, _("The URL is not a valid absolute URL.")),
     URL_SCHEME_NOT_ALLOWED: (400, _("Only http and https URLs are fetched.")),
     URL_PORT_NOT_ALLOWED: (400, _("The URL's port is not one the server fetches from.")),
@@ -66,6 +77,31 @@ CODES = {
     URL_HTTP_ERROR: (400, _("The server at the URL answered with an error status.")),
     URL_TOO_LARGE: (413, _("The file at the URL is larger than the upload limit.")),
 }
+
+
+# The code of an answer that carries none of its own (Django's 404 page, a crash...), by status.
+STATUS_CODES = {
+    400: BAD_REQUEST,
+    401: NOT_AUTHENTICATED,
+    403: PERMISSION_DENIED,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    406: NOT_ACCEPTABLE,
+    413: FILE_TOO_LARGE,
+    414: URI_TOO_LONG,
+    415: UNSUPPORTED_MEDIA_TYPE,
+    429: RATE_LIMITED,
+    500: INTERNAL_ERROR,
+}
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(code: str, status: int | None = None) -> JsonResponse:
+    status_code, message = CODES[code]
+    return JsonResponse({"error": {"code": code, "message": str(message)}}, status=status or status_code)
 
 
 class ApiError(exceptions.APIException):

@@ -1,5 +1,6 @@
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from pyvision.engine.registry import MODELS
@@ -10,36 +11,103 @@ from pyvision.recognition.models import Recognition
 NAME_LANGUAGES = sorted(load_synsets()[0]["names"])
 MAX_TOP_K = 10
 MAX_WAIT_SECONDS = 30
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 TIMINGS = ("queue_ms", "decode_ms", "inference_ms", "total_ms")
 
 
-class RecognitionRequestSerializer(serializers.Serializer):
-    """One image, by exactly one of `image`, `url` or `image_base64`."""
+@extend_schema_field({"type": "string", "pattern": "^[^\\u0000]*$"})
+class Text(serializers.CharField):
+    """A string parameter taken as sent, so that the schema can say what is accepted:
+    DRF would strip it of what Python calls whitespace, which no schema pattern spells,
+    and refuses NUL characters, which the pattern says."""
 
-    image = serializers.FileField(required=False, help_text="The image file (multipart/form-data).")
-    url = serializers.CharField(required=False, max_length=2048, help_text="An http(s) URL to fetch the image from.")
-    image_base64 = serializers.CharField(required=False, help_text="The image file, base64-encoded (a data: URL prefix is accepted).")
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+class JsonTypes:
+    """A JSON body's values are taken with the types the schema gives them: DRF alone
+    would take `"3"` for an integer and `3` for a string."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            wrong = {name: [_("Must be a JSON %(type)s.") % {"type": kind}]
+                     for name, field in self.fields.items()
+                     if (kind := json_type(field)) and data.get(name) is not None and not is_json(data[name], kind)}
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
+def json_type(field) -> str | None:
+    if isinstance(field, serializers.IntegerField):
+        return "integer"
+    if isinstance(field, (serializers.CharField, serializers.ChoiceField)):
+        return "string"
+    return None
+
+
+def is_json(value, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    # bool is an int to Python, not to JSON; 3.0 is an integer to JSON Schema.
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+
+
+class RecognitionOptionsSerializer(serializers.Serializer):
     model = serializers.ChoiceField(choices=list(MODELS), required=False, help_text="Default: the server's default model (lite0).")
-    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5)
+    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5, help_text="How many classes to return.")
     lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False, help_text="Language of `label`.")
 
 
+class RecognitionUploadSerializer(RecognitionOptionsSerializer):
+    """multipart/form-data: the image file."""
+
+    image = serializers.FileField(help_text="The image file.")
+
+
+class RecognitionUrlSerializer(JsonTypes, RecognitionOptionsSerializer):
+    """JSON: the image at a URL."""
+
+    url = Text(max_length=2048, help_text="An http(s) URL to fetch the image from.")
+
+
+class RecognitionBase64Serializer(JsonTypes, RecognitionOptionsSerializer):
+    """JSON: the image file in base64."""
+
+    image_base64 = Text(help_text="The image file, base64-encoded (a data: URL prefix is accepted).")
+
+
+# Each way of sending the image, by its field.
+IMAGE_SERIALIZERS = {"image": RecognitionUploadSerializer, "url": RecognitionUrlSerializer,
+                     "image_base64": RecognitionBase64Serializer}
+
+
 class WaitSerializer(serializers.Serializer):
-    wait = serializers.FloatField(min_value=0, max_value=MAX_WAIT_SECONDS, default=0)
+    wait = serializers.FloatField(min_value=0, max_value=MAX_WAIT_SECONDS, default=0,
+                                  help_text="Seconds to wait for the result.")
 
 
 class LanguageSerializer(serializers.Serializer):
-    lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False)
+    lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False,
+                                   help_text="Language of `label`; default: the request's language where classes have names in it, else English.")
 
 
-class RecognitionFilterSerializer(LanguageSerializer):
+class ListSerializer(LanguageSerializer):
+    page = serializers.IntegerField(min_value=1, required=False, help_text="Page number; a page past the last one is 404.")
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False,
+                                         help_text=f"Items per page (default {PAGE_SIZE}).")
+
+
+class RecognitionFilterSerializer(ListSerializer):
     status = serializers.ChoiceField(choices=Recognition.Status.values, required=False)
-    label = serializers.CharField(required=False, max_length=200,
+    label = Text(required=False, max_length=200,
                                   help_text="A wnid or a class name in any language: recognitions whose top-1 is that class.")
 
 
-class SynsetFilterSerializer(LanguageSerializer):
-    q = serializers.CharField(required=False, max_length=200, help_text="Part of a class name, in any language, or a wnid.")
+class SynsetFilterSerializer(ListSerializer):
+    q = Text(required=False, max_length=200, help_text="Part of a class name, in any language, or a wnid.")
 
 
 class HierarchyEntrySerializer(serializers.Serializer):
@@ -93,9 +161,10 @@ class ModelSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     input_size = serializers.IntegerField()
-    default = serializers.SerializerMethodField()
+    # Not get_default: DRF's Field has one, whose docstring would be this field's documentation.
+    default = serializers.SerializerMethodField(method_name="is_default", help_text="The model used when none is asked for.")
 
-    def get_default(self, spec) -> bool:
+    def is_default(self, spec) -> bool:
         return spec.name == settings.DEFAULT_MODEL
 
 
@@ -140,26 +209,40 @@ class SynsetPageSerializer(PageSerializer):
     results = SynsetSerializer(many=True)
 
 
-class ClassifyImageSerializer(serializers.Serializer):
-    url = serializers.CharField(required=False, max_length=2048, help_text="An http(s) URL to fetch the image from.")
-    image_base64 = serializers.CharField(required=False, help_text="The image file, base64-encoded.")
+class ClassifyUrlSerializer(JsonTypes, serializers.Serializer):
+    url = Text(max_length=2048, help_text="An http(s) URL to fetch the image from.")
 
-    def validate(self, attrs):
-        if len(attrs) != 1:
+
+class ClassifyBase64Serializer(JsonTypes, serializers.Serializer):
+    image_base64 = Text(help_text="The image file, base64-encoded.")
+
+
+@extend_schema_field(PolymorphicProxySerializer(component_name="ClassifyImage", resource_type_field_name=None,
+                                                serializers=[ClassifyUrlSerializer, ClassifyBase64Serializer]))
+class ClassifyImage(serializers.Field):
+    """One image of a JSON classify request: exactly one of `url` or `image_base64`."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or len(data.keys() & {"url", "image_base64"}) != 1:
             raise serializers.ValidationError("Give each image as exactly one of `url` or `image_base64`.")
-        return attrs
+        image = (ClassifyUrlSerializer if "url" in data else ClassifyBase64Serializer)(data=data)
+        image.is_valid(raise_exception=True)
+        return image.validated_data
 
 
-class ClassifyRequestSerializer(serializers.Serializer):
-    """Up to CLASSIFY_MAX_IMAGES images: multipart fields `image`, or JSON `images`."""
+class ClassifyUploadSerializer(RecognitionOptionsSerializer):
+    """multipart/form-data: the image files."""
 
     # An empty file is refused in its own result (empty_file), not for the whole request.
-    image = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
-                                  help_text="Image files (multipart/form-data): repeat the field, one per image.")
-    images = ClassifyImageSerializer(many=True, required=False, help_text="JSON: the images, by URL or base64.")
-    model = serializers.ChoiceField(choices=list(MODELS), required=False, help_text="Default: the server's default model (lite0).")
-    top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5)
-    lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False, help_text="Language of `label`.")
+    image = serializers.ListField(child=serializers.FileField(allow_empty_file=True), min_length=1,
+                                  max_length=settings.CLASSIFY_MAX_IMAGES,
+                                  help_text="The image files: repeat the field, one per image.")
+
+
+class ClassifyJsonSerializer(JsonTypes, RecognitionOptionsSerializer):
+    """JSON: the images, by URL or base64."""
+
+    images = serializers.ListField(child=ClassifyImage(), min_length=1, max_length=settings.CLASSIFY_MAX_IMAGES)
 
 
 class ClassifyTimingsSerializer(serializers.Serializer):

@@ -5,12 +5,13 @@ import ipaddress
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -26,21 +27,23 @@ from pyvision.synsets.search import matching_indexes
 from . import errors, fetch, uploads
 from .throttling import AnonymousRate, UserRate
 from .serializers import (
+    IMAGE_SERIALIZERS,
+    MAX_PAGE_SIZE,
     NAME_LANGUAGES,
-    ErrorResponseSerializer,
+    PAGE_SIZE,
     LanguageSerializer,
     ModelSerializer,
     RecognitionFilterSerializer,
+    RecognitionBase64Serializer,
     RecognitionPageSerializer,
-    RecognitionRequestSerializer,
     RecognitionSerializer,
+    RecognitionUploadSerializer,
+    RecognitionUrlSerializer,
     SynsetFilterSerializer,
     SynsetPageSerializer,
     SynsetSerializer,
     WaitSerializer,
 )
-
-ERRORS = {code: OpenApiResponse(ErrorResponseSerializer, description="See the error codes.") for code in (400, 401, 403)}
 
 
 EXAMPLE_DONE = {
@@ -62,9 +65,9 @@ EXAMPLE_DONE = {
 
 
 class Pagination(PageNumberPagination):
-    page_size = 20
+    page_size = PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
 
 
 def language(request, params: dict) -> str:
@@ -74,9 +77,16 @@ def language(request, params: dict) -> str:
 
 
 def query(serializer_class, request) -> dict:
-    params = serializer_class(data=request.query_params)
+    params = serializer_class(data=plain(request.query_params))
     params.is_valid(raise_exception=True)
     return params.validated_data
+
+
+def plain(data):
+    """A QueryDict as a plain dict: DRF reads a QueryDict as an HTML form, whose empty
+    optional fields it skips, so `?status=` would list everything instead of being
+    refused as the schema says."""
+    return data.dict() if isinstance(data, QueryDict) else data
 
 
 def represent(recognition, lang: str) -> dict:
@@ -94,7 +104,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
         summary="Your recognitions, newest first",
         operation_id="recognitions_list",
         parameters=[RecognitionFilterSerializer],
-        responses={200: RecognitionPageSerializer, **ERRORS},
+        responses={200: RecognitionPageSerializer},
     )
     def get(self, request):
         params = query(RecognitionFilterSerializer, request)
@@ -117,14 +127,20 @@ class RecognitionList(uploads.UploadLimits, APIView):
             "have passed: 201 with the finished recognition (done or failed), or 202 while it is still queued; "
             "then poll `GET /api/v1/recognitions/{id}`."
         ),
-        parameters=[OpenApiParameter("wait", OpenApiTypes.FLOAT, description="Seconds to wait for the result (0-30).")],
-        request={"multipart/form-data": RecognitionRequestSerializer, "application/json": RecognitionRequestSerializer},
+        parameters=[
+            WaitSerializer,
+            OpenApiParameter("Location", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[201, 202],
+                             description="The recognition's address: `/api/v1/recognitions/{id}`."),
+        ],
+        request={
+            "multipart/form-data": RecognitionUploadSerializer,
+            "application/json": PolymorphicProxySerializer(
+                component_name="RecognitionJson", resource_type_field_name=None,
+                serializers=[RecognitionUrlSerializer, RecognitionBase64Serializer]),
+        },
         responses={
             201: OpenApiResponse(RecognitionSerializer, description="Finished: done, or failed with an error code."),
             202: OpenApiResponse(RecognitionSerializer, description="Accepted, still queued or running."),
-            413: ErrorResponseSerializer, 415: ErrorResponseSerializer, 429: ErrorResponseSerializer,
-            503: OpenApiResponse(ErrorResponseSerializer, description="Too many images are waiting: try again after Retry-After."),
-            **ERRORS,
         },
         examples=[
             OpenApiExample("From a URL", request_only=True, value={"url": "https://example.org/cat.jpg", "top_k": 3, "lang": "zh-hans"}),
@@ -135,10 +151,11 @@ class RecognitionList(uploads.UploadLimits, APIView):
         if pipeline.queue_is_full():
             raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS)
         wait = query(WaitSerializer, request)["wait"]
-        serializer = RecognitionRequestSerializer(data=request.data)
+        data, multipart = body(request)
+        serializer = IMAGE_SERIALIZERS[image_field(request, data, multipart)](data=data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
-        upload = image_from(request, params)
+        upload = image_from(params)
         # One write transaction for a new anonymous session and the upload, not two.
         with transaction.atomic():
             recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"],
@@ -155,14 +172,14 @@ class RecognitionList(uploads.UploadLimits, APIView):
 
 class RecognitionDetail(APIView):
     @extend_schema(summary="One of your recognitions", operation_id="recognitions_retrieve", parameters=[LanguageSerializer],
-                   responses={200: RecognitionSerializer, 404: ErrorResponseSerializer, **ERRORS})
+                   responses={200: RecognitionSerializer})
     def get(self, request, pk):
         params = query(LanguageSerializer, request)
         recognition = get_object_or_404(access.own_recognitions(request).with_predictions(), pk=pk)
         return Response(represent(recognition, language(request, params)))
 
     @extend_schema(summary="Delete a recognition and its image", operation_id="recognitions_destroy",
-                   responses={204: None, 404: ErrorResponseSerializer, **ERRORS})
+                   responses={204: None})
     def delete(self, request, pk):
         recognition = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
         files.delete_images([recognition.image])
@@ -171,7 +188,7 @@ class RecognitionDetail(APIView):
 
 class SynsetList(APIView):
     @extend_schema(operation_id="synsets_list", summary="The 1000 classes, searchable by name in any language",
-                   parameters=[SynsetFilterSerializer], responses={200: SynsetPageSerializer, **ERRORS})
+                   parameters=[SynsetFilterSerializer], responses={200: SynsetPageSerializer})
     def get(self, request):
         params = query(SynsetFilterSerializer, request)
         synsets = Synset.objects.all()
@@ -184,17 +201,31 @@ class SynsetList(APIView):
 
 
 class ModelList(APIView):
-    @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True), **ERRORS})
+    @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True)})
     def get(self, request):
         return Response(ModelSerializer(MODELS.values(), many=True).data)
 
 
-def image_from(request, params: dict) -> ContentFile:
-    sources = [name for name in ("image", "url", "image_base64") if name in params]
+def body(request) -> tuple[dict, bool]:
+    """The request's body as a plain dict (see plain()), and whether it is multipart."""
+    data = plain(request.data)
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["The body must be an object."]})
+    return data, request.content_type.startswith("multipart/form-data")
+
+
+def image_field(request, data: dict, multipart: bool) -> str:
+    """The one field the image is sent in: `image` in multipart, `url` or `image_base64`
+    in JSON. No image, or several, is its own refusal, before the other fields are checked."""
+    sources = [name for name in (("image",) if multipart else ("url", "image_base64")) if name in data]
     if not sources:
         raise errors.ApiError(errors.NO_IMAGE)
     if len(sources) > 1 or len(request.FILES.getlist("image")) > 1:
         raise errors.ApiError(errors.SEVERAL_IMAGES)
+    return sources[0]
+
+
+def image_from(params: dict) -> ContentFile:
     if "image" in params:
         return params["image"]
     if "url" in params:

@@ -10,6 +10,7 @@ from django.views import defaults
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from pyvision.api import errors
 from pyvision.celery import app
 
 from . import heartbeat
@@ -18,8 +19,6 @@ from .metrics import DatabaseCollector
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
-DATABASE_DOWN = "The database is unreachable right now; nothing was saved. Try again in a few seconds."
-STORAGE_DOWN = "The image store is unreachable right now; nothing was saved. Try again in a few seconds."
 
 
 @require_GET
@@ -88,22 +87,23 @@ def server_error(request):
     # OperationalError/InterfaceError: the server is down or the connection broke, not a bug.
     if isinstance(error, (OperationalError, InterfaceError)):
         log.warning("database unreachable: %s", error)
-        return unavailable(request, "database_unavailable", DATABASE_DOWN)
+        return unavailable(request, errors.DATABASE_UNAVAILABLE)
     if isinstance(error, (BotoCoreError, ClientError)):
         log.warning("image store unreachable: %s", error)
-        return unavailable(request, "storage_unavailable", STORAGE_DOWN)
+        return unavailable(request, errors.STORAGE_UNAVAILABLE)
     return defaults.server_error(request)
 
 
-def unavailable(request, code: str, message: str, retry_after: int = RETRY_AFTER_SECONDS):
+def unavailable(request, code: str, retry_after: int = RETRY_AFTER_SECONDS):
     """503 with Retry-After: JSON for the API, a short page for people.
 
     The page is plain HTML, not a template: templates read the session and the user,
     which live in the database.
     """
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"error": {"code": code, "message": message}}, status=503)
+    if errors.is_api(request):
+        response = errors.error_response(code)
     else:
+        message = errors.CODES[code][1]
         response = HttpResponse(f'<!doctype html><title>pyvision</title><p class="error" role="alert">{message}</p>',
                                 status=503)
     response["Retry-After"] = str(retry_after)
