@@ -37,16 +37,17 @@ class Server:
 
     def _request(self, files: list[tuple[str, bytes]]) -> list[list[Prediction] | Failure]:
         for attempt in range(self.attempts):
+            if attempt:
+                time.sleep(wait)
             try:
                 response = self.http.post(self.endpoint, files=[("image", f) for f in files],
                                           data={"model": self.model, "top_k": self.top}, timeout=self.timeout)
             except requests.RequestException as exc:
-                failure = Failure(SERVER_UNREACHABLE, str(exc))
-                time.sleep(backoff(attempt))
+                failure, wait = Failure(SERVER_UNREACHABLE, str(exc)), backoff(attempt)
                 continue
             if response.status_code in RETRIED:
                 failure = Failure(error_code(response), "The server stayed busy.")
-                time.sleep(retry_after(response) or backoff(attempt))
+                wait = retry_after(response) or backoff(attempt)
                 continue
             if response.status_code == 413 and len(files) > 1:
                 # One file over the server's upload limit: the others still go, one by one.
