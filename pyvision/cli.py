@@ -185,14 +185,13 @@ def tag_command(args) -> int:
 
     from pyvision.library import tagging
     from pyvision.library.photos import photos
-    from pyvision.library.remote import MAX_TOP_K, ServerRefused
 
     if args.hedged:
         sys.exit("pyvision tag: --hedged needs hedged answers (issue 11), which this version does not have yet")
     if not 0 <= args.min_score <= 1:
         sys.exit("pyvision tag: --min-score must be between 0 and 1")
-    if not 1 <= args.top <= (MAX_TOP_K if args.server else 1000):
-        sys.exit(f"pyvision tag: --top must be between 1 and {MAX_TOP_K if args.server else 1000}")
+    if not 1 <= args.top <= 1000:
+        sys.exit("pyvision tag: --top must be between 1 and 1000")
     options = tagging.Options(model=args.model, languages=args.lang, top=args.top, min_score=args.min_score,
                               xmp=args.xmp, basename=args.sidecar_name == "basename", force=args.force,
                               dry_run=args.dry_run)
@@ -216,7 +215,7 @@ def tag_command(args) -> int:
                                    "; ".join(p.label for p in row.predictions),
                                    " ".join(f"{p.score:.4f}" for p in row.predictions),
                                    "; ".join(row.keywords), row.error.code if row.error else ""])
-    except ServerRefused as exc:
+    except tagging.BackendRefused as exc:
         sys.exit(f"pyvision tag: {exc}")
     except KeyboardInterrupt:
         print(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
@@ -239,11 +238,13 @@ def local_backend(args):
 def server_backend(args):
     from pyvision.engine.registry import MODELS
     from pyvision.library.photos import upload
-    from pyvision.library.remote import Server
+    from pyvision.library.remote import MAX_TOP_K, Server
     from pyvision.library.tagging import Backend
 
     if args.model not in MODELS:
         sys.exit(f"pyvision tag: a server runs {', '.join(MODELS)}, not {args.model}")
+    if args.top > MAX_TOP_K:
+        sys.exit(f"pyvision tag: --top must be between 1 and {MAX_TOP_K} with --server")
     server = Server(args.server, token=args.token, model=args.model, top=args.top)
     return Backend(upload, server.classify, args.jobs)
 

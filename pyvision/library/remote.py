@@ -8,16 +8,12 @@ from pyvision.engine.classifier import Prediction
 from pyvision.engine.pipeline import Failure
 
 from .keywords import label, synset
+from .tagging import BackendRefused
 
 MAX_IMAGES = 16  # what one request to /api/v1/classify may carry
 MAX_TOP_K = 10
 RETRIED = {429, 503}
 SERVER_UNREACHABLE = "server_unreachable"
-
-
-class ServerRefused(Exception):
-    """The server refuses every request of this run (a wrong token, an unknown model):
-    going on would fail every photo the same way."""
 
 
 class Server:
@@ -55,7 +51,7 @@ class Server:
             if response.status_code == 413:
                 return [Failure(error_code(response), "The file is over the server's upload limit.")]
             if response.status_code != 200:
-                raise ServerRefused(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
+                raise BackendRefused(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
             return [predictions(result) for result in response.json()["results"]]
         return [failure] * len(files)
 

@@ -20,6 +20,11 @@ TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
 UNWRITABLE_SIDECAR = "unwritable_sidecar"
 
 
+class BackendRefused(Exception):
+    """The backend refuses every photo of this run (a server that rejects the token or
+    the model): going on would fail each the same way."""
+
+
 @dataclass(frozen=True)
 class Options:
     model: str
