@@ -23,7 +23,30 @@ def main(argv: list[str] | None = None) -> int:
     add_model_arguments(classify)
     classify.add_argument("--top", type=int, default=5, help="how many classes to show (default 5)")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_jobs_argument(classify)
     classify.set_defaults(handler=classify_command)
+
+    tag = commands.add_parser("tag", help="keywords for a photo library, in XMP sidecars that photo managers read")
+    tag.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="photos or folders (walked recursively)")
+    tag.add_argument("--server", metavar="URL", help="classify on this pyvision server (POST /api/v1/classify) instead of here")
+    tag.add_argument("--token", default=os.environ.get("PYVISION_API_TOKEN", ""),
+                     help="the server's API token (default PYVISION_API_TOKEN)")
+    add_model_arguments(tag)
+    tag.add_argument("--lang", default="en", type=languages, metavar="LANG,...",
+                     help=f"keyword languages, comma-separated: {', '.join(LANGUAGES)} (default en)")
+    tag.add_argument("--top", type=int, default=3, help="at most this many classes per photo (default 3)")
+    tag.add_argument("--min-score", type=float, default=0.2, metavar="S",
+                     help="keep only classes at least this likely, 0-1 (default 0.2)")
+    tag.add_argument("--hedged", action="store_true", help="not available yet: needs hedged answers (issue 11)")
+    tag.add_argument("--xmp", action="store_true", help="write the keywords to an XMP sidecar beside each photo")
+    tag.add_argument("--sidecar-name", choices=("filename", "basename"), default="filename",
+                     help="filename: IMG_1.CR2.xmp (digiKam, darktable; default); basename: IMG_1.xmp (Lightroom)")
+    tag.add_argument("--csv", type=Path, metavar="FILE", help="also write one row per photo to this CSV file")
+    tag.add_argument("--json", action="store_true", help="one JSON object per photo on standard output")
+    tag.add_argument("--force", action="store_true", help="tag again photos whose sidecar is up to date")
+    tag.add_argument("--dry-run", action="store_true", help="classify and show the keywords, write no sidecar")
+    add_jobs_argument(tag)
+    tag.set_defaults(handler=tag_command)
 
     evaluate = commands.add_parser("eval", help="top-1 and top-5 accuracy on images named <wnid>_*.<ext>")
     evaluate.add_argument("folder", type=Path, metavar="DIR")
@@ -94,57 +117,152 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="onnxruntime threads per inference (default: one per core)")
 
 
-def load_classifier(args):
+def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="files read and decoded at once (default: one per core)")
+
+
+def load_classifier(args, *, pipelined: bool = False):
     from pyvision.engine.classifier import Classifier
 
-    return Classifier(args.model, threads=args.threads)
+    return Classifier(args.model, threads=args.threads, spin=not pipelined)
 
 
-def image_files(paths: list[Path]) -> list[Path]:
-    from pyvision.engine.evaluate import IMAGE_SUFFIXES
+def progress(total: int):
+    """A bar on standard error, for a terminal only; lines go above it through say()."""
+    return tqdm(total=total, unit="img", file=sys.stderr, disable=None if total > 1 else True, dynamic_ncols=True)
 
-    files = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
-        else:
-            files.append(path)
-    return files
+
+def say(line: str, file=None) -> None:
+    tqdm.write(line, file=file or sys.stdout)
 
 
 def classify_command(args) -> int:
-    from pyvision.engine.errors import ImageError
+    from pyvision.engine.pipeline import Failure, pipelined
+    from pyvision.library.photos import photos, pixels_for
 
     if not 1 <= args.top <= 1000:
         sys.exit("pyvision classify: --top must be between 1 and 1000")
-    classifier = load_classifier(args)
-    files = image_files(args.paths)
+    classifier = load_classifier(args, pipelined=True)
+    files = list(photos(args.paths))
     failures = 0
-    for path in tqdm(files, disable=len(files) < 2, unit="img", file=sys.stderr):
-        try:
-            predictions = classifier.recognize(path.read_bytes(), args.top).predictions
-        except ImageError as exc:
-            failures += 1
-            report_failure(args, path, exc.code, exc.message)
-            continue
-        except OSError as exc:
-            failures += 1
-            report_failure(args, path, "unreadable_file", exc.strerror or str(exc))
-            continue
-        if args.json:
-            print(json.dumps({"path": str(path), "predictions": [
-                {"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)} for p in predictions
-            ]}, ensure_ascii=False))
-        else:
-            tqdm.write(f"{path}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in predictions))
+    with progress(len(files)) as bar:
+        for path, outcome in pipelined(files, pixels_for(classifier), lambda batch: classifier.classify_batch(batch, args.top),
+                                       jobs=args.jobs):
+            bar.update()
+            if isinstance(outcome, Failure):
+                failures += 1
+                report_failure(args, path, outcome.code, outcome.message)
+            elif args.json:
+                say(json.dumps({"path": str(path), "predictions": [
+                    {"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)} for p in outcome
+                ]}, ensure_ascii=False))
+            else:
+                say(f"{path}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in outcome))
     return 1 if failures else 0
 
 
 def report_failure(args, path: Path, code: str, message: str) -> None:
     if args.json:
-        print(json.dumps({"path": str(path), "error": {"code": code, "message": message}}, ensure_ascii=False))
+        say(json.dumps({"path": str(path), "error": {"code": code, "message": message}}, ensure_ascii=False))
     else:
-        tqdm.write(f"{path}: error {code}: {message}", file=sys.stderr)
+        say(f"{path}: error {code}: {message}", file=sys.stderr)
+
+
+LANGUAGES = ("en", "zh-hans", "ar", "es", "fr", "he", "ru")
+
+
+def languages(value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    unknown = [v for v in chosen if v not in LANGUAGES]
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(LANGUAGES)}")
+    return chosen
+
+
+def tag_command(args) -> int:
+    import csv
+    from collections import Counter
+
+    from pyvision.library import tagging
+    from pyvision.library.photos import photos
+
+    if args.hedged:
+        sys.exit("pyvision tag: --hedged needs hedged answers (issue 11), which this version does not have yet")
+    if not 0 <= args.min_score <= 1:
+        sys.exit("pyvision tag: --min-score must be between 0 and 1")
+    if not 1 <= args.top <= 1000:
+        sys.exit("pyvision tag: --top must be between 1 and 1000")
+    options = tagging.Options(model=args.model, languages=args.lang, top=args.top, min_score=args.min_score,
+                              xmp=args.xmp, basename=args.sidecar_name == "basename", force=args.force,
+                              dry_run=args.dry_run)
+    backend = server_backend(args) if args.server else local_backend(args)
+    files = list(photos(args.paths))
+    counts, failures = Counter(), Counter()
+    table = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None
+    rows = csv.writer(table) if table else None
+    if rows:
+        rows.writerow(["path", "status", "model", "wnids", "labels", "scores", "keywords", "error"])
+    try:
+        with progress(len(files)) as bar:
+            for row in tagging.tag(files, options, backend):
+                bar.update()
+                counts[row.status] += 1
+                if row.error:
+                    failures[row.error.code] += 1
+                show_row(args, row)
+                if rows:
+                    rows.writerow([row.path, row.status, args.model, " ".join(p.wnid for p in row.predictions),
+                                   "; ".join(p.label for p in row.predictions),
+                                   " ".join(f"{p.score:.4f}" for p in row.predictions),
+                                   "; ".join(row.keywords), row.error.code if row.error else ""])
+    except tagging.BackendRefused as exc:
+        sys.exit(f"pyvision tag: {exc}")
+    except KeyboardInterrupt:
+        print(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
+        return 130
+    finally:
+        if table:
+            table.close()
+    print(tagging.summary(counts, failures, args.dry_run), file=sys.stderr)
+    return 1 if counts[tagging.FAILED] else 0
+
+
+def local_backend(args):
+    from pyvision.library.photos import pixels_for
+    from pyvision.library.tagging import Backend
+
+    classifier = load_classifier(args, pipelined=True)
+    return Backend(pixels_for(classifier), lambda batch: classifier.classify_batch(batch, args.top), args.jobs)
+
+
+def server_backend(args):
+    from pyvision.engine.registry import MODELS
+    from pyvision.library.photos import upload
+    from pyvision.library.remote import MAX_TOP_K, Server
+    from pyvision.library.tagging import Backend
+
+    if args.model not in MODELS:
+        sys.exit(f"pyvision tag: a server runs {', '.join(MODELS)}, not {args.model}")
+    if args.top > MAX_TOP_K:
+        sys.exit(f"pyvision tag: --top must be between 1 and {MAX_TOP_K} with --server")
+    server = Server(args.server, token=args.token, model=args.model, top=args.top)
+    return Backend(upload, server.classify, args.jobs)
+
+
+def show_row(args, row) -> None:
+    if args.json:
+        say(json.dumps({
+            "path": str(row.path), "status": row.status,
+            "predictions": [{"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)}
+                            for p in row.predictions],
+            "keywords": row.keywords,
+            "error": {"code": row.error.code, "message": row.error.message} if row.error else None,
+        }, ensure_ascii=False))
+    elif row.error:
+        say(f"{row.path}: error {row.error.code}: {row.error.message}", file=sys.stderr)
+    elif row.status != "skipped":
+        say(f"{row.path}: " + (", ".join(row.keywords) or f"no class above {args.min_score:.0%}"))
 
 
 def eval_command(args) -> int:

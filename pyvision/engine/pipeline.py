@@ -1,0 +1,75 @@
+"""Many files through one model: read and decode in parallel, infer in batches.
+
+While the caller's thread runs one batch (through the local model, or a server), a pool
+of threads prepares the next ones: Pillow and onnxruntime release the GIL, so decoding
+and inference overlap on every core. Results come back in the order of the items.
+"""
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .errors import ImageError
+
+Item = TypeVar("Item")
+Prepared = TypeVar("Prepared")
+Outcome = TypeVar("Outcome")
+
+UNREADABLE_FILE = "unreadable_file"
+BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An item that could not be prepared or classified: the others go on."""
+
+    code: str
+    message: str
+
+
+def pipelined(items: Iterable[Item], prepare: Callable[[Item], Prepared],
+              process: Callable[[list[Prepared]], list[Outcome | Failure]], *,
+              jobs: int | None = None, batch_size: int = BATCH_SIZE) -> Iterator[tuple[Item, Outcome | Failure]]:
+    """Yields ``(item, outcome)`` for each item, in order.
+
+    ``prepare`` runs on ``jobs`` threads and may raise ImageError or OSError (that item
+    fails alone); ``process`` gets up to ``batch_size`` prepared items at a time and
+    returns one outcome for each.
+    """
+    jobs = jobs or os.cpu_count() or 1
+    # Enough work in flight for the pool to stay busy while a batch is processed, and
+    # no more: a library of 30,000 photos is never held in memory at once.
+    window = 2 * batch_size + jobs
+    pending: deque[tuple[Item, Future]] = deque()
+    remaining = iter(items)
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="prepare") as pool:
+        def refill() -> None:
+            while len(pending) < window:
+                item = next(remaining, pending)  # the deque itself marks the end
+                if item is pending:
+                    return
+                pending.append((item, pool.submit(_attempt, prepare, item)))
+
+        refill()
+        while pending:
+            batch = []
+            while pending and len(batch) < batch_size:
+                item, future = pending.popleft()
+                batch.append((item, future.result()))
+                refill()
+            ready = [prepared for _, prepared in batch if not isinstance(prepared, Failure)]
+            outcomes = iter(process(ready) if ready else [])
+            for item, prepared in batch:
+                yield item, prepared if isinstance(prepared, Failure) else next(outcomes)
+
+
+def _attempt(prepare: Callable[[Item], Prepared], item: Item) -> Prepared | Failure:
+    try:
+        return prepare(item)
+    except ImageError as exc:
+        return Failure(exc.code, exc.message)
+    except OSError as exc:
+        return Failure(UNREADABLE_FILE, exc.strerror or str(exc))

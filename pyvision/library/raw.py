@@ -1,0 +1,64 @@
+"""Camera RAW files, read through the preview the camera (or converter) embedded.
+
+The preview is the picture the photographer saw on the camera, already developed,
+and reading it costs milliseconds, where developing the raw sensor data would cost
+seconds. rawpy (LibRaw) is an optional extra: ``pip install "pyvision[raw]"``.
+"""
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from pyvision.engine import errors
+from pyvision.engine.decode import decode, to_rgb
+from pyvision.engine.errors import ImageError
+
+RAW_SUFFIXES = {".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2"}
+
+RAW_SUPPORT_MISSING = "raw_support_missing"
+NO_RAW_PREVIEW = "no_raw_preview"
+
+# LibRaw's flip codes: how the camera was held.
+_UPRIGHT = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}
+
+
+def is_raw(path: Path) -> bool:
+    return path.suffix.lower() in RAW_SUFFIXES
+
+
+def preview(path: Path, *, max_pixels: int, draft_size: tuple[int, int] | None = None) -> Image.Image:
+    """The embedded preview of a RAW file, upright, in RGB; raises ImageError."""
+    jpeg, image, flip = _extract(path)
+    if jpeg is not None:
+        image = decode(jpeg, max_pixels=max_pixels, draft_size=draft_size)
+    return image.transpose(_UPRIGHT[flip]) if flip in _UPRIGHT else image
+
+
+def preview_file(path: Path, *, max_pixels: int) -> bytes:
+    """The preview as a file a server decodes: the camera's own JPEG when it needs no
+    turning, else a lossless PNG of the upright picture."""
+    jpeg, _, flip = _extract(path)
+    if jpeg is not None and flip not in _UPRIGHT:
+        return jpeg
+    out = io.BytesIO()
+    preview(path, max_pixels=max_pixels).save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def _extract(path: Path) -> tuple[bytes | None, Image.Image | None, int]:
+    try:
+        import rawpy
+    except ImportError:
+        raise ImageError(RAW_SUPPORT_MISSING, "Reading camera RAW files needs rawpy: pip install \"pyvision[raw]\".") from None
+    try:
+        with rawpy.imread(str(path)) as raw:
+            thumb = raw.extract_thumb()
+            flip = raw.sizes.flip
+    except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+        raise ImageError(NO_RAW_PREVIEW, "The RAW file has no embedded preview that can be read.") from None
+    except rawpy.LibRawError as exc:
+        raise ImageError(errors.CORRUPT_IMAGE, f"The RAW file cannot be read ({exc}).") from None
+    if thumb.format == rawpy.ThumbFormat.JPEG:
+        return bytes(thumb.data), None, flip
+    return None, to_rgb(Image.fromarray(thumb.data)), flip

@@ -1,0 +1,70 @@
+"""`pyvision tag --xmp` carries on where it stopped: photos whose sidecar already has
+this model's keywords for the file as it is are skipped, without being read."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from pyvision import cli
+from pyvision.library import xmp
+from tests.conftest import SKIMAGE_DATA
+
+
+def sidecar_times(folder):
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*.xmp")}
+
+
+def test_a_second_run_skips_every_photo_and_writes_nothing(library, capsys):
+    assert cli.main(["tag", "--xmp", str(library)]) == 0
+    written = sidecar_times(library)
+    assert len(written) == 2
+    capsys.readouterr()
+    assert cli.main(["tag", "--xmp", str(library)]) == 0
+    assert capsys.readouterr().err.strip().endswith("0 tagged, 2 skipped, 0 failed")
+    assert sidecar_times(library) == written
+
+
+def test_a_changed_photo_another_model_or_force_tag_again(library, capsys):
+    assert cli.main(["tag", "--xmp", str(library)]) == 0
+    shutil.copy(SKIMAGE_DATA / "rocket.jpg", library / "coffee.png")  # same name, another picture
+    capsys.readouterr()
+    assert cli.main(["tag", "--xmp", str(library)]) == 0
+    assert "1 tagged, 1 skipped" in capsys.readouterr().err
+    assert "espresso" not in (library / "coffee.png.xmp").read_text(encoding="utf-8")
+    assert cli.main(["tag", "--xmp", "--model", "lite2", str(library)]) == 0
+    assert "2 tagged, 0 skipped" in capsys.readouterr().err
+    assert cli.main(["tag", "--xmp", "--model", "lite2", "--force", str(library)]) == 0
+    assert "2 tagged, 0 skipped" in capsys.readouterr().err
+
+
+def test_a_dry_run_writes_nothing(library, capsys):
+    assert cli.main(["tag", "--xmp", "--dry-run", str(library)]) == 0
+    out, err = capsys.readouterr()
+    assert "coffee.png: espresso" in out and "2 would be tagged" in err
+    assert not list(library.rglob("*.xmp"))
+
+
+def test_ctrl_c_leaves_whole_sidecars_and_the_next_run_carries_on(tmp_path):
+    for i in range(150):
+        shutil.copy(SKIMAGE_DATA / ("coffee.png" if i % 2 else "chelsea.png"), tmp_path / f"IMG_{i:03}.png")
+    # --jobs 1 and one onnxruntime thread: slow enough to be interrupted half-way.
+    command = [sys.executable, "-m", "pyvision", "tag", "--xmp", "--jobs", "1", "--threads", "1", str(tmp_path)]
+    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("*.xmp")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "interrupted" in err
+    done = list(tmp_path.glob("*.xmp"))
+    assert 0 < len(done) < 150
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    for sidecar in done:
+        assert xmp.read_stamp(sidecar) is not None
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0
+    assert finished.stderr.strip().endswith(f"{150 - len(done)} tagged, {len(done)} skipped, 0 failed")

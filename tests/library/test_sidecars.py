@@ -1,0 +1,101 @@
+"""`pyvision tag --xmp`: sidecars that exiftool (and so photo managers) read, in every
+language asked for; the person's own metadata kept; originals never changed."""
+
+import os
+import shutil
+
+from pyvision import cli
+from tests.library.conftest import CATS, ESPRESSO, as_list, exiftool
+
+PERSONS_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <!-- written by digiKam -->
+  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:lr="http://ns.adobe.com/lightroom/1.0/" xmp:Rating="4">
+   <dc:subject><rdf:Bag><rdf:li>Granny's cup</rdf:li><rdf:li>coffee</rdf:li></rdf:Bag></dc:subject>
+   <lr:hierarchicalSubject><rdf:Bag><rdf:li>Places|Rome</rdf:li></rdf:Bag></lr:hierarchicalSubject>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+
+
+def test_exiftool_reads_the_keywords_in_english_and_chinese(library):
+    assert cli.main(["tag", "--xmp", "--lang", "en,zh-hans", str(library)]) == 0
+    read = exiftool(library / "coffee.png.xmp", library / "2024" / "chelsea.png.xmp")
+    coffee, cat = read["coffee.png.xmp"], read["chelsea.png.xmp"]
+    assert {ESPRESSO["en"], ESPRESSO["zh-hans"]} <= set(as_list(coffee["XMP-dc:Subject"]))
+    assert "pyvision|matter|food|beverage|coffee|espresso" in as_list(coffee["XMP-lr:HierarchicalSubject"])
+    assert CATS & set(as_list(cat["XMP-dc:Subject"]))
+    assert all(path.startswith("pyvision|organism|animal|") and "|cat|" in path
+               for path in as_list(cat["XMP-lr:HierarchicalSubject"]))
+
+
+def test_imagenet_samples_are_tagged_in_english_and_chinese(imagenet_dev, tmp_path):
+    """Copies in a temporary folder: the samples themselves are read-only and never
+    copied into the repository."""
+    for image in imagenet_dev.iterdir():
+        shutil.copy(image, tmp_path / image.name)
+    assert cli.main(["tag", "--xmp", "--lang", "en,zh-hans", str(tmp_path)]) == 0
+    from pyvision.library.keywords import label
+
+    read = exiftool(*sorted(tmp_path.glob("*.xmp")))
+    assert len(read) == 100
+    found = 0
+    for name, tags in read.items():
+        wnid = name.split("_")[0]
+        subjects = set(as_list(tags.get("XMP-dc:Subject")))
+        found += {label(wnid, "en"), label(wnid, "zh-hans")} <= subjects
+        assert all(p.startswith("pyvision|") for p in as_list(tags.get("XMP-lr:HierarchicalSubject")))
+    # Lite0 names the right class first for about 86 of them.
+    assert found >= 75
+
+
+def test_the_persons_keywords_and_rating_stay_and_pyvisions_are_there_once(library):
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_text(PERSONS_SIDECAR, encoding="utf-8")
+    assert cli.main(["tag", "--xmp", "--lang", "zh-hans", str(library / "coffee.png")]) == 0
+    assert cli.main(["tag", "--xmp", "--lang", "en,zh-hans", str(library / "coffee.png")]) == 0
+    assert cli.main(["tag", "--xmp", "--lang", "en,zh-hans", "--force", str(library / "coffee.png")]) == 0
+    tags = exiftool(sidecar)["coffee.png.xmp"]
+    subjects = as_list(tags["XMP-dc:Subject"])
+    assert tags["XMP-xmp:Rating"] == 4
+    assert subjects.count("Granny's cup") == subjects.count("coffee") == 1
+    assert subjects.count("espresso") == subjects.count("意大利浓咖啡") == 1
+    paths = as_list(tags["XMP-lr:HierarchicalSubject"])
+    assert "Places|Rome" in paths and paths.count("pyvision|matter|food|beverage|coffee|espresso") == 1
+    assert "<!-- written by digiKam -->" in sidecar.read_text(encoding="utf-8")
+
+
+def test_a_keyword_the_person_had_stays_theirs(library):
+    """pyvision neither repeats it nor, on the next run, takes it away."""
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_text(PERSONS_SIDECAR.replace("<rdf:li>coffee</rdf:li>", "<rdf:li>espresso</rdf:li>"), encoding="utf-8")
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    assert as_list(exiftool(sidecar)["coffee.png.xmp"]["XMP-dc:Subject"]).count("espresso") == 1
+    assert cli.main(["tag", "--xmp", "--lang", "zh-hans", str(library / "coffee.png")]) == 0
+    assert "espresso" in as_list(exiftool(sidecar)["coffee.png.xmp"]["XMP-dc:Subject"])
+
+
+def test_originals_are_never_changed(library):
+    photos = [library / "coffee.png", library / "2024" / "chelsea.png"]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in photos}
+    assert cli.main(["tag", "--xmp", "--lang", "en,fr", str(library)]) == 0
+    assert cli.main(["tag", "--xmp", "--force", str(library)]) == 0
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in photos} == before
+
+
+def test_lightroom_names_sidecars_by_the_base_name(library):
+    assert cli.main(["tag", "--xmp", "--sidecar-name", "basename", str(library)]) == 0
+    assert sorted(p.name for p in library.rglob("*.xmp")) == ["chelsea.xmp", "coffee.xmp"]
+
+
+def test_a_sidecar_that_is_not_xml_is_left_alone(library, capsys):
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_bytes(b"not xml at all")
+    assert cli.main(["tag", "--xmp", str(library)]) == 1
+    assert sidecar.read_bytes() == b"not xml at all"
+    assert "unreadable_sidecar" in capsys.readouterr().err
+    assert not [p for p in os.listdir(library) if p.endswith(".tmp")]

@@ -1,0 +1,44 @@
+"""`pyvision tag` reports: a row per photo (--json, --csv), a summary by error code."""
+
+import csv
+import json
+
+import pytest
+
+from pyvision import cli
+from tests.library.conftest import ESPRESSO
+
+
+def test_json_and_csv_have_a_row_per_photo(library, tmp_path, capsys):
+    (library / "empty.jpg").write_bytes(b"")
+    table = tmp_path / "tags.csv"
+    assert cli.main(["tag", "--json", "--csv", str(table), "--lang", "en,zh-hans", str(library)]) == 1
+    out, err = capsys.readouterr()
+    rows = {line["path"].rsplit("/", 1)[-1]: line for line in map(json.loads, out.splitlines())}
+    assert rows["coffee.png"]["status"] == "tagged" and rows["coffee.png"]["predictions"][0]["wnid"] == "n07920052"
+    assert rows["coffee.png"]["keywords"][:1] == [ESPRESSO["en"]] and ESPRESSO["zh-hans"] in rows["coffee.png"]["keywords"]
+    assert rows["empty.jpg"]["status"] == "failed" and rows["empty.jpg"]["error"]["code"] == "empty_file"
+    assert err.strip().endswith("2 tagged, 0 skipped, 1 failed (empty_file 1)")
+    with table.open(encoding="utf-8") as f:
+        by_name = {row["path"].rsplit("/", 1)[-1]: row for row in csv.DictReader(f)}
+    assert by_name["coffee.png"]["labels"].startswith("espresso") and by_name["coffee.png"]["model"] == "lite0"
+    assert by_name["empty.jpg"]["error"] == "empty_file" and by_name["chelsea.png"]["status"] == "tagged"
+    assert not list(library.rglob("*.xmp"))  # without --xmp, the library is not written to
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--hedged"], "--hedged needs hedged answers (issue 11)"),
+    (["--min-score", "2"], "--min-score must be between 0 and 1"),
+    (["--server", "http://127.0.0.1:9", "--top", "11"], "--top must be between 1 and 10 with --server"),
+    (["--server", "http://127.0.0.1:9", "--model", "lite0-fp32"], "a server runs lite0, lite2"),
+])
+def test_what_cannot_be_done_is_refused_before_any_work(library, arguments, message):
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", *arguments, str(library)])
+    assert message in str(refused.value)
+
+
+def test_an_unknown_language_is_refused(library, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["tag", "--lang", "en,klingon", str(library)])
+    assert "choose among en, zh-hans" in capsys.readouterr().err
