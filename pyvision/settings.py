@@ -261,7 +261,7 @@ LOG_LEVEL = os.environ.get("PYVISION_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"recognition": {"()": "pyvision.ops.logs.RecognitionFilter"}},
+    "filters": {"recognition": {"()": "pyvision.recognition.logs.RecognitionFilter"}},
     "formatters": {"plain": {
         "format": "%(asctime)s %(levelname)s %(name)s recognition=%(recognition_id)s pid=%(process)d %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["recognition"]}},

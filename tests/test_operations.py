@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from celery.signals import worker_ready
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from pyvision.ops import heartbeat
 from pyvision.recognition import pipeline, worker
 from pyvision.recognition.models import Recognition
 
@@ -81,12 +83,10 @@ def fresh_worker(monkeypatch):
 
 
 def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(client, fresh_worker):
-    from pyvision.recognition import tasks
-
-    tasks.prepare_worker(WorkerTimer())  # loads the default model
+    worker_ready.send(sender=WorkerTimer())  # as Celery does: the default model is loaded
     assert client.get("/readyz").json()["models"] == {"lite0": "agrees"}
     worker.model("lite2")  # as the first recognition with lite2 does
-    tasks.beat()
+    heartbeat.beat()
     ready = client.get("/readyz").json()
     assert ready["models"] == {"lite0": "agrees", "lite2": "agrees"}
     assert "warnings" not in ready
@@ -95,13 +95,11 @@ def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so
 def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, fresh_worker, monkeypatch):
     from pyvision.engine import selfcheck
     from pyvision.engine.classifier import Classifier
-    from pyvision.recognition import tasks
-
     # This worker's lite0 answers like another model: as far from its reference as a
     # saturating CPU, and further.
     real = selfcheck.check
     monkeypatch.setattr(selfcheck, "check", lambda classifier: real(Classifier("lite2"), classifier.spec.name))
-    tasks.prepare_worker(WorkerTimer())
+    worker_ready.send(sender=WorkerTimer())
     assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
     ready = client.get("/readyz")
     assert ready.status_code == 200  # answers still come; a monitor is told to doubt them
@@ -146,21 +144,19 @@ class WorkerTimer:
         self.repeated = []
 
     def call_repeatedly(self, seconds, function, args=()):
-        # Periodic jobs run through tasks.try_later(description, job, ...): name the job.
+        # Periodic jobs run through startup.try_later(description, job, ...): name the job.
         job = args[1] if function.__name__ == "try_later" else function
         self.repeated.append((seconds, job.__name__))
 
 
 @pytest.mark.parametrize("embedded", [True, False])
 def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(settings, photo, embedded):
-    from pyvision.recognition import tasks
-
     settings.EMBEDDED_BROKER = embedded
     settings.RECOGNITION_STALE_SECONDS = 60
     running_elsewhere = submit(photo("coffee.png"))
     Recognition.objects.filter(pk=running_elsewhere.pk).update(status="running", attempts=1, started_at=timezone.now())
     sender = WorkerTimer()
-    tasks.prepare_worker(sender)
+    worker_ready.send(sender=sender)
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
-    assert sender.repeated == [(30, "requeue_unfinished"), (5, "beat"), (600, "purge_anonymous")]
+    assert sorted(sender.repeated) == [(5, "beat"), (30, "requeue_unfinished"), (600, "purge_anonymous")]

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.errors import ImageError
-from pyvision.ops.views import RETRY_AFTER_SECONDS
+from pyvision.recognition import pipeline
 from pyvision.synsets.models import by_index
 
 from . import errors, throttling, uploads
@@ -140,7 +140,7 @@ class Classify(uploads.UploadLimits, APIView):
             pending = [(model.submit(outcome[0]), outcome[1], time.perf_counter()) if isinstance(outcome, tuple)
                        else outcome for outcome in prepared]
         except QueueFull:
-            raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS) from None
+            raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS) from None
 
         results, top = [], []
         for outcome in pending:

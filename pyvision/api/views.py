@@ -18,7 +18,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
-from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, files, finished, pipeline
 from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
@@ -149,7 +148,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
     )
     def post(self, request):
         if pipeline.queue_is_full():
-            raise errors.ApiError(errors.QUEUE_FULL, retry_after=RETRY_AFTER_SECONDS)
+            raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS)
         wait = query(WaitSerializer, request)["wait"]
         data, multipart = body(request)
         serializer = IMAGE_SERIALIZERS[image_field(request, data, multipart)](data=data)

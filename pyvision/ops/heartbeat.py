@@ -1,12 +1,18 @@
-"""Live workers: each one writes its name and the time every HEARTBEAT_SECONDS."""
+"""Live workers: each one writes its name, the time and what its self-check found every
+HEARTBEAT_SECONDS, from Celery's worker signals (connected when the app loads)."""
 
+import logging
 import os
 import socket
 from datetime import timedelta
 
+from celery.signals import worker_ready, worker_shutdown
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from .models import WorkerHeartbeat
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 # A worker not heard of for this long is counted as gone.
@@ -19,7 +25,32 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def beat(model_check: dict) -> None:
+@worker_ready.connect
+def start_beating(sender, **kwargs):
+    sender.timer.call_repeatedly(HEARTBEAT_SECONDS, beat)
+    beat()
+
+
+@worker_shutdown.connect
+def leave(sender, **kwargs):
+    try:
+        forget()
+    except (OperationalError, InterfaceError):
+        pass  # the heartbeat ages out on its own
+
+
+def beat() -> None:
+    """A database that is down misses a beat, not the worker: the next one tries again."""
+    # Imported here: web processes load this module, and do without onnxruntime.
+    from pyvision.recognition import worker
+
+    try:
+        write(model_check=worker.model_checks())
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("heartbeat not written: %s", exc)
+
+
+def write(model_check: dict) -> None:
     """``model_check``: what the worker's self-check found for each model it has loaded."""
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(name=worker_name(), defaults={"last_seen": now, "model_check": model_check})

@@ -12,13 +12,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from pyvision.api import errors
 from pyvision.celery import app
+from pyvision.recognition import pipeline
 
 from . import heartbeat
 from .metrics import DatabaseCollector
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_SECONDS = 10
 
 
 @require_GET
@@ -94,7 +94,7 @@ def server_error(request):
     return defaults.server_error(request)
 
 
-def unavailable(request, code: str, retry_after: int = RETRY_AFTER_SECONDS):
+def unavailable(request, code: str, retry_after: int = pipeline.RETRY_AFTER_SECONDS):
     """503 with Retry-After: JSON for the API, a short page for people.
 
     The page is plain HTML, not a template: templates read the session and the user,

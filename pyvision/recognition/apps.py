@@ -5,4 +5,4 @@ class RecognitionConfig(AppConfig):
     name = "pyvision.recognition"
 
     def ready(self):
-        from . import files  # noqa: F401  (connects delete_stored_files)
+        from . import files, startup  # noqa: F401  (connect delete_stored_files, prepare_worker)

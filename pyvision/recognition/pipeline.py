@@ -11,17 +11,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import File
-from botocore.exceptions import BotoCoreError, ClientError
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .models import Image, Recognition
+from .tasks import recognize
 
 log = logging.getLogger(__name__)
 
-# Errors that pass: a network or storage hiccup, the database away for a moment. A
-# recognition they interrupt is given back and tried again.
-TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError, BotoCoreError, ClientError)
+# What a client refused for a full queue (or a server that is down) is told to wait.
+RETRY_AFTER_SECONDS = 10
 
 
 def submit(upload: File, *, owner=None, session_key: str = "", model: str | None = None,
@@ -40,8 +39,6 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
 
 def enqueue(recognition_id) -> None:
     """Send the recognition to the workers once the current transaction commits."""
-    from .tasks import recognize
-
     # robust: if the broker is down the upload is still accepted; the workers' sweep
     # (requeue_unfinished) enqueues it again once the broker is back.
     transaction.on_commit(lambda: recognize.delay(str(recognition_id)), robust=True)

@@ -21,7 +21,7 @@ from pyvision.engine.errors import ImageError
 
 from . import finished
 from .models import Prediction, Recognition
-from .pipeline import TRANSIENT_ERRORS
+from .transient import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.api import throttling
 from pyvision.engine.registry import MODELS
-from pyvision.ops.views import RETRY_AFTER_SECONDS
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
@@ -108,7 +107,7 @@ class Busy(NamedTuple):
 def too_busy(request) -> Busy | None:
     """Why one more recognition may not be sent now, or None if it may."""
     if pipeline.queue_is_full():
-        return Busy(503, QUEUE_FULL, RETRY_AFTER_SECONDS)
+        return Busy(503, QUEUE_FULL, pipeline.RETRY_AFTER_SECONDS)
     if (wait := throttling.wait_seconds(request)) is not None:
         return Busy(429, _("Too many photos at once: wait %(seconds)d seconds.") % {"seconds": wait}, wait)
     return None

@@ -1,0 +1,52 @@
+"""What a worker process does when it starts, and every little while after: load the
+default model, send again what was left unfinished, purge old anonymous uploads.
+
+Connected to Celery's worker_ready signal when the app loads (apps.py); the web
+processes load it too, where the signal never comes.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery.signals import worker_ready
+from django.conf import settings
+
+from . import files, pipeline
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 30
+PURGE_INTERVAL_SECONDS = 600
+
+
+@worker_ready.connect
+def prepare_worker(sender, **kwargs):
+    """Load the default model (and check its answers on this CPU), then pick up what was
+    left unfinished, now and every little while.
+
+    In embedded mode this worker is the only one, so whatever is running now was
+    interrupted by a crash: it is taken again at once. With several workers, only what
+    has been running longer than PYVISION_STALE_SECONDS is presumed lost: the others
+    may be running on a live worker.
+    """
+    # Imported here: web processes load this module, and do without onnxruntime.
+    from . import worker
+
+    worker.model(settings.DEFAULT_MODEL)
+    stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
+    sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
+    try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale)
+    sender.timer.call_repeatedly(min(SWEEP_INTERVAL_SECONDS, stale.total_seconds() / 2), try_later, (*sweep, stale))
+    # Anonymous uploads are deleted after their retention time, with no beat process.
+    purge = "the purge of anonymous uploads", files.purge_anonymous
+    try_later(*purge)
+    sender.timer.call_repeatedly(PURGE_INTERVAL_SECONDS, try_later, purge)
+
+
+def try_later(what: str, job, *args) -> None:
+    """Run a periodic job. The database or the broker may be down for a while: the
+    job's next run tries again."""
+    try:
+        job(*args)
+    except Exception:
+        log.warning("%s failed; trying again later", what, exc_info=True)
