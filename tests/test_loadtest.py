@@ -71,8 +71,24 @@ def test_classify_mode_measures_the_stateless_endpoint_and_stores_nothing(servic
 def test_a_wrong_token_is_counted_as_errors_with_the_reason(service, images):
     report = loadtest("--url", service.url, "--images", str(images), "--requests", "2", "--token", "not-a-token",
                       exit_status=1)  # every request failed
-    assert report["errors"] == 2
+    assert report["errors"] == 2 and report["statuses"] == {"401": 2}
     assert report["error_examples"][0].startswith("HTTP 401")
+
+
+def test_rate_limited_answers_are_counted_apart_and_explained(tmp_path_factory, images):
+    limited = LiveService(tmp_path_factory.mktemp("limited") / "data", PYVISION_RATE_USER="3/min")
+    try:
+        token = limited.create_token("hasty")
+        arguments = ("--url", limited.url, "--images", str(images), "--requests", "5", "--mode", "classify",
+                     "--token", token)
+        report = loadtest(*arguments)
+        summary = subprocess.run([sys.executable, "-m", "pyvision", "loadtest", *arguments],
+                                 capture_output=True, text=True, timeout=120).stdout
+    finally:
+        assert limited.stop() == 0
+    assert report["statuses"] == {"200": 3, "429": 2} and report["rate_limited"] == 2
+    # The second run finds the limit spent: all five refused.
+    assert "HTTP statuses: 429 x5" in summary and "5 answers were 429: the service's rate limit" in summary
 
 
 def test_a_folder_without_jpegs_is_refused_clearly(tmp_path):
