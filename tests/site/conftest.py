@@ -11,14 +11,6 @@ from pyvision.recognition.models import Recognition
 PASSWORD = "a long and unusual passphrase 42"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def compiled_messages():
-    """The .mo files are build output: compile them as `pyvision setup` does."""
-    from pyvision.service import compile_messages
-
-    compile_messages()
-
-
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     # Static files are served from the apps' folders: collectstatic is `pyvision setup`'s job.

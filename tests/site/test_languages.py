@@ -24,6 +24,13 @@ def test_the_chinese_catalogue_has_no_untranslated_or_fuzzy_entry():
     assert not catalogue.metadata_is_fuzzy
 
 
+def test_the_committed_compiled_catalogue_matches_its_source():
+    """A host that runs only `pyvision web` serves Chinese: the .mo is committed, not built there."""
+    compiled = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE.with_suffix(".mo")))}
+    source = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.pofile(str(CATALOGUE)).translated_entries()}
+    assert compiled == source, "the .po changed: run `pyvision setup` to rebuild the .mo, and commit both"
+
+
 def test_every_string_of_the_site_is_in_the_catalogue(tmp_path):
     """makemessages over a copy of the sources finds no string the catalogue lacks."""
     package = Path(pyvision.__file__).parent
