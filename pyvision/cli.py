@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--concurrency", type=int, help="recognitions at once (default PYVISION_WORKER_CONCURRENCY)")
     worker.set_defaults(handler=lambda args: service().run_worker(args.concurrency))
 
+    status = commands.add_parser("status", help="the queue, the live workers and the last hour's failures")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=status_command)
+
     loadtest = commands.add_parser("loadtest", help="post real JPEGs to a running service's API and measure it")
     loadtest.add_argument("--url", required=True, help="the service's address, e.g. http://127.0.0.1:8000")
     loadtest.add_argument("--images", required=True, type=Path, metavar="DIR",
@@ -312,6 +316,29 @@ def doctor_command(args) -> int:
         for c in checks:
             print(f"{'ok  ' if c.agrees else 'FAIL'}          {c.summary}")
     return 0 if all(c.agrees for c in checks) else 1
+
+
+def status_command(args) -> int:
+    """Exit status 0 when ready, 1 when degraded: usable as a check in a script."""
+    service().setup_django()
+    from pyvision.ops import status
+
+    queue, workers, failures = status.queue(), status.workers(), status.recent_failures()
+    problems = status.problems(queue, workers)
+    if args.json:
+        print(json.dumps({"queue": queue, "workers": workers, "failures_last_hour": failures, "problems": problems}))
+        return 1 if problems else 0
+    oldest = f"{queue['oldest_seconds']:.0f} s" if queue["oldest_seconds"] is not None else "-"
+    print(f"queue         {queue['depth']} of {queue['limit']} queued, the oldest waiting {oldest}; "
+          f"{queue['running']} running")
+    print(f"workers       {len(workers)} live")
+    for worker in workers:
+        print(f"  {worker['name']}   last heartbeat {worker['last_beat_seconds']:.0f} s ago")
+    print(f"last hour     {sum(failures.values())} failed" +
+          "".join(f"\n  {code or '-'}   {count}" for code, count in failures.items()))
+    for problem in problems:
+        print(f"PROBLEM       {problem}")
+    return 1 if problems else 0
 
 
 def loadtest_command(args) -> int:

@@ -215,6 +215,8 @@ RECOGNITION_STALE_SECONDS = int(os.environ.get("PYVISION_STALE_SECONDS", "120"))
 RECOGNITION_MAX_ATTEMPTS = int(os.environ.get("PYVISION_MAX_ATTEMPTS", "3"))
 # Backpressure: with this many recognitions queued, new uploads are refused (503).
 QUEUE_LIMIT = int(os.environ.get("PYVISION_QUEUE_LIMIT", "1000"))
+# /readyz says "degraded" when the oldest queued recognition has waited longer than this.
+QUEUE_DELAY_WARNING_SECONDS = int(os.environ.get("PYVISION_QUEUE_DELAY_WARNING", "60"))
 
 # Stateless classification (POST /api/v1/classify) runs in the web process: each web
 # process loads the models it is asked for once, and its concurrent requests share

@@ -70,9 +70,42 @@ def test_after_the_last_attempt_a_lost_recognition_fails_with_a_reason(settings,
 
 def test_healthz_and_readyz_in_the_embedded_mode(client):
     assert client.get("/healthz").content == b"ok\n"
+    heartbeat.write(model_check={})  # a live worker
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}, "models": {}}
+    assert ready.json() == {
+        "ready": True, "state": "ready", "checks": {"database": "ok", "broker": "ok", "storage": "ok"},
+        "queue": {"depth": 0, "limit": 1000, "oldest_seconds": None, "running": 0, "failed_last_hour": 0},
+        "workers": {"live": 1}, "models": {},
+    }
+
+
+def test_readyz_is_degraded_without_a_live_worker_and_with_a_slow_queue(client, settings, photo):
+    settings.QUEUE_DELAY_WARNING_SECONDS = 60
+    waiting = submit(photo("coffee.png"))
+    Recognition.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(seconds=90))
+    submit(photo("coffee.png"))
+    ready = client.get("/readyz")
+    assert ready.status_code == 200  # uploads are still taken: a load balancer keeps this host
+    body = ready.json()
+    assert (body["state"], body["workers"], body["queue"]["depth"]) == ("degraded", {"live": 0}, 2)
+    assert 90 <= body["queue"]["oldest_seconds"] < 120
+    assert body["warnings"] == [
+        "No recognition worker is alive: uploads are queued, and nothing recognises them.",
+        "The oldest queued recognition has waited 90 s (more than 60 s): the workers do not keep up.",
+    ]
+    heartbeat.write(model_check={})
+    worker.run(waiting.pk)
+    assert client.get("/readyz").json()["state"] == "ready"
+
+
+def test_readyz_is_degraded_while_the_queue_is_full(client, settings, photo):
+    heartbeat.write(model_check={})
+    settings.QUEUE_LIMIT = 1
+    submit(photo("coffee.png"))
+    body = client.get("/readyz").json()
+    assert body["state"] == "degraded"
+    assert body["warnings"] == ["The queue is full (1 of 1): uploads are refused with 503."]
 
 
 @pytest.fixture

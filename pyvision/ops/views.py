@@ -14,7 +14,7 @@ from pyvision.api import errors
 from pyvision.celery import app
 from pyvision.recognition import pipeline
 
-from . import heartbeat
+from . import heartbeat, status
 from .metrics import DatabaseCollector
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,12 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
-    """Ready to take uploads: the database, the broker and the storage all answer."""
+    """Ready to take uploads: the database, the broker and the storage all answer (else 503).
+
+    "state" is "ready", "degraded" (uploads are taken, but a monitor should alert: no
+    live worker, a full or slow queue, a model that gives other answers on a worker's
+    CPU) or "unavailable".
+    """
     checks = {"database": check_database, "broker": check_broker, "storage": check_storage}
     results = {}
     for name, check in checks.items():
@@ -41,17 +46,21 @@ def readyz(request):
             log.warning("readiness: %s unreachable", name, exc_info=True)
             results[name] = "unreachable"
     down = [name for name, result in results.items() if result != "ok"]
-    body = {"ready": not down, "checks": results}
     if down:
-        body["message"] = f"Not ready: {', '.join(down)} unreachable."
-    else:
-        # Still ready: answers keep coming, but a monitor should know they may be wrong.
-        body["models"] = heartbeat.model_verdicts()
-        wrong = [model for model, verdict in body["models"].items() if verdict != "agrees"]
-        if wrong:
-            body["warnings"] = [f"On a worker's CPU, {', '.join(wrong)} gives other answers than its float "
-                                "reference: run `pyvision doctor` there."]
-    return JsonResponse(body, status=503 if down else 200)
+        return JsonResponse({"ready": False, "state": "unavailable", "checks": results,
+                             "message": f"Not ready: {', '.join(down)} unreachable."}, status=503)
+    queue, workers = status.queue(), status.workers()
+    warnings = status.problems(queue, workers)
+    models = heartbeat.model_verdicts()
+    wrong = [model for model, verdict in models.items() if verdict != "agrees"]
+    if wrong:
+        warnings.append(f"On a worker's CPU, {', '.join(wrong)} gives other answers than its float reference: "
+                        "run `pyvision doctor` there.")
+    body = {"ready": True, "state": "degraded" if warnings else "ready", "checks": results,
+            "queue": queue, "workers": {"live": len(workers)}, "models": models}
+    if warnings:
+        body["warnings"] = warnings
+    return JsonResponse(body)
 
 
 def check_database():
