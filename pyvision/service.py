@@ -31,6 +31,7 @@ def manage(arguments: list[str]) -> int:
 def prepare() -> int:
     """Bring a new or old data folder up to date: schema, synsets, static files."""
     setup_django()
+    from django.conf import settings
     from django.core.management import call_command
 
     from pyvision.synsets.models import Synset
@@ -40,7 +41,30 @@ def prepare() -> int:
     if Synset.objects.count() != 1000:
         call_command("load_synsets")
     call_command("collectstatic", interactive=False, verbosity=0)
+    if settings.S3_BUCKET:
+        create_bucket(settings.S3_BUCKET)
     return 0
+
+
+def create_bucket(name: str) -> None:
+    """AWS and MinIO refuse uploads to a bucket that does not exist, and SeaweedFS makes it
+    only on the first upload: until then /readyz would say the storage is unreachable."""
+    from botocore.exceptions import ClientError
+    from django.core.files.storage import default_storage
+
+    client = default_storage.connection.meta.client
+    try:
+        client.head_bucket(Bucket=name)
+        return
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket"):
+            raise
+    region = client.meta.region_name
+    if region and region != "us-east-1":  # S3's default region takes no location
+        client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    else:
+        client.create_bucket(Bucket=name)
+    log.info("created the bucket %s", name)
 
 
 def compile_messages() -> None:

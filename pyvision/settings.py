@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before the host check and the HTTPS redirect: probes come by IP over plain HTTP.
+    "pyvision.ops.middleware.answer_probes",
     # First: it turns the error pages of everything below into JSON under /api/.
     "pyvision.api.middleware.json_errors",
     "django.middleware.security.SecurityMiddleware",
@@ -276,9 +278,16 @@ SECURE = env_bool("PYVISION_HTTPS")
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE
-SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
-SECURE_HSTS_PRELOAD = SECURE
+SECURE_HSTS_SECONDS = int(os.environ.get("PYVISION_HSTS_SECONDS", "31536000")) if SECURE else 0
+# Both bind more than this site (every subdomain; browsers' built-in lists, hard to leave):
+# only when the operator asks. Django's deployment check is told so.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PYVISION_HSTS_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("PYVISION_HSTS_PRELOAD")
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    SILENCED_SYSTEM_CHECKS.append("security.W005")
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("PYVISION_BEHIND_PROXY") else None
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -5,7 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("account/", include("pyvision.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("", include("pyvision.ops.urls")),
     path("", include("pyvision.web.urls")),
     path("", include("pyvision.api.urls")),
 ]

@@ -55,6 +55,9 @@ def assert_each_recognised_once(service, ids: list[str]) -> None:
 
 
 def test_two_workers_in_their_own_folders_share_only_the_servers(service, photo, s3):
+    # `pyvision setup` made the bucket: ready before the first upload.
+    ready = service.http.get(service.url + "/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.json()["checks"]["storage"] == "ok"
     photos = [("chelsea.png", photo("chelsea.png")), ("coffee.png", photo("coffee.png"))] * 6
     ids = upload_all(service, photos)
     statuses = service.wait_finished(ids, timeout=120)
@@ -76,7 +79,7 @@ def test_two_workers_in_their_own_folders_share_only_the_servers(service, photo,
     ready = service.http.get(service.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
     metrics = service.http.get(service.url + "/metrics").text
-    assert 'pyvision_recognitions{model="lite0",status="done"} 12.0' in metrics
+    assert 'pyvision_recognitions_finished_total{model="lite0",status="done"} 12.0' in metrics
     assert "pyvision_workers_live 2.0" in metrics
     assert "pyvision_queue_depth 0.0" in metrics
     assert 'pyvision_recognition_seconds_count{model="lite0"} 12.0' in metrics
@@ -163,6 +166,8 @@ def test_with_the_database_down_the_site_says_so_and_loses_nothing(postgres_redi
         assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("unreachable")
         assert ready.json()["checks"]["broker"] == "ok"
         assert service.http.get(service.url + "/healthz", timeout=30).status_code == 200
+        metrics = service.http.get(service.url + "/metrics", timeout=30)
+        assert metrics.status_code == 200 and "pyvision_database_up 0.0" in metrics.text
     finally:
         postgres.start()
     service.start_worker("worker-0")

@@ -1,5 +1,6 @@
 """In-process: backpressure, the last attempt, health, readiness and metrics."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from pyvision.ops import heartbeat
+from pyvision.ops.models import MetricsCheckpoint
 from pyvision.recognition import pipeline, worker
 from pyvision.recognition.models import Recognition
 
@@ -160,13 +162,38 @@ def test_metrics_count_recognitions_by_status_and_model_with_latencies(client, p
     worker.run(done.pk)
     submit(photo("coffee.png"))
     text = client.get("/metrics").content.decode()
-    assert 'pyvision_recognitions{model="lite0",status="done"} 1.0' in text
+    assert 'pyvision_recognitions_finished_total{model="lite0",status="done"} 1.0' in text
     assert 'pyvision_recognitions{model="lite0",status="queued"} 1.0' in text
     assert "pyvision_queue_depth 1.0" in text
     assert 'pyvision_recognition_seconds_count{model="lite0"} 1.0' in text
     assert 'pyvision_recognition_seconds_bucket{le="+Inf",model="lite0"} 1.0' in text
     assert 'pyvision_recognition_inference_seconds_bucket{le="60.0",model="lite0"} 1.0' in text
     assert "pyvision_workers_live 0.0" in text
+    assert "pyvision_database_up 1.0" in text
+
+
+def test_metrics_count_each_finished_recognition_once_as_the_checkpoint_advances(client, photo):
+    def finished(before: timedelta) -> None:
+        recognition = submit(photo("coffee.png"))
+        worker.run(recognition.pk)
+        Recognition.objects.filter(pk=recognition.pk).update(finished_at=timezone.now() - before)
+
+    def counted() -> tuple[str, str]:
+        text = client.get("/metrics").content.decode()
+        return (re.search(r'pyvision_recognitions_finished_total\{model="lite0",status="done"\} (\S+)', text).group(1),
+                re.search(r'pyvision_recognition_seconds_count\{model="lite0"\} (\S+)', text).group(1))
+
+    MetricsCheckpoint.objects.update(counted_until=timezone.now() - timedelta(hours=1))  # installed an hour ago
+    finished(timedelta(minutes=1))  # settled: goes into the checkpoint
+    finished(timedelta(seconds=0))  # too recent: counted live at each scrape, not yet in the checkpoint
+    assert counted() == ("2.0", "2.0")
+    assert counted() == ("2.0", "2.0")
+    assert MetricsCheckpoint.current().totals["finished"] == [["done", "lite0", 1]]
+    # A counter does not go down when a photo is deleted.
+    Recognition.objects.filter(finished_at__lt=timezone.now() - timedelta(seconds=30)).delete()
+    assert counted() == ("2.0", "2.0")
+    finished(timedelta(seconds=0))
+    assert counted() == ("3.0", "3.0")
 
 
 class WorkerTimer:
@@ -193,3 +220,14 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
     assert sorted(sender.repeated) == [(5, "beat"), (30, "requeue_unfinished"), (600, "purge_anonymous")]
+
+
+def test_probes_answer_by_ip_over_plain_http_where_pages_are_refused_or_redirected(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    by_ip = {"HTTP_HOST": "10.0.0.11:8000"}
+    heartbeat.write(model_check={})
+    assert client.get("/healthz", **by_ip).status_code == 200
+    assert client.get("/readyz", **by_ip).json()["state"] == "ready"
+    assert "pyvision_workers_live 1.0" in client.get("/metrics", **by_ip).content.decode()
+    assert client.get("/", **by_ip).status_code == 400  # not in ALLOWED_HOSTS
+    assert client.get("/").status_code == 301  # to https

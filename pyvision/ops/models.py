@@ -11,3 +11,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class MetricsCheckpoint(models.Model):
+    """The totals of the recognitions finished up to ``counted_until`` (see metrics.py).
+
+    One row, made by the migration that added it: counting starts at that upgrade.
+    """
+
+    counted_until = models.DateTimeField()
+    totals = models.JSONField(default=dict)
+
+    @classmethod
+    def current(cls) -> "MetricsCheckpoint":
+        return cls.objects.get(pk=1)

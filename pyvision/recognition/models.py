@@ -75,7 +75,7 @@ class Recognition(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["finished_at"])]
 
     def __str__(self) -> str:
         return f"{self.model} on {self.image_id}: {self.status}"
