@@ -81,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=status_command)
 
+    backup = commands.add_parser("backup", help="embedded mode: the database and the uploaded files into one archive")
+    backup.add_argument("archive", type=Path)
+    backup.set_defaults(handler=backup_command)
+
+    restore = commands.add_parser("restore", help="embedded mode: an archive of `backup` into an empty data folder")
+    restore.add_argument("archive", type=Path)
+    restore.set_defaults(handler=restore_command)
+
     loadtest = commands.add_parser("loadtest", help="post real JPEGs to a running service's API and measure it")
     loadtest.add_argument("--url", required=True, help="the service's address, e.g. http://127.0.0.1:8000")
     loadtest.add_argument("--images", required=True, type=Path, metavar="DIR",
@@ -339,6 +347,30 @@ def status_command(args) -> int:
     for problem in problems:
         print(f"PROBLEM       {problem}")
     return 1 if problems else 0
+
+
+def backup_command(args) -> int:
+    service().setup_django()
+    from pyvision.ops.backup import BackupError, backup
+
+    try:
+        files = backup(args.archive)
+    except BackupError as exc:
+        sys.exit(f"pyvision backup: {exc}")
+    print(f"{args.archive}: the database and {files} files")
+    return 0
+
+
+def restore_command(args) -> int:
+    service().setup_django()
+    from pyvision.ops.backup import BackupError, restore
+
+    try:
+        files = restore(args.archive)
+    except BackupError as exc:
+        sys.exit(f"pyvision restore: {exc}")
+    print(f"restored the database and {files} files from {args.archive}; `pyvision run` brings the schema up to date")
+    return 0
 
 
 def loadtest_command(args) -> int:
