@@ -83,11 +83,11 @@ def main(argv: list[str] | None = None) -> int:
 
     backup = commands.add_parser("backup", help="embedded mode: the database and the uploaded files into one archive")
     backup.add_argument("archive", type=Path)
-    backup.set_defaults(handler=backup_command)
+    backup.set_defaults(handler=archive_command, action="backup")
 
     restore = commands.add_parser("restore", help="embedded mode: an archive of `backup` into an empty data folder")
     restore.add_argument("archive", type=Path)
-    restore.set_defaults(handler=restore_command)
+    restore.set_defaults(handler=archive_command, action="restore")
 
     loadtest = commands.add_parser("loadtest", help="post real JPEGs to a running service's API and measure it")
     loadtest.add_argument("--url", required=True, help="the service's address, e.g. http://127.0.0.1:8000")
@@ -349,27 +349,21 @@ def status_command(args) -> int:
     return 1 if problems else 0
 
 
-def backup_command(args) -> int:
+def archive_command(args) -> int:
+    """``backup`` and ``restore``: the same checks, the same errors."""
     service().setup_django()
-    from pyvision.ops.backup import BackupError, backup
+    from pyvision.ops import backup
 
     try:
-        files = backup(args.archive)
-    except BackupError as exc:
-        sys.exit(f"pyvision backup: {exc}")
-    print(f"{args.archive}: the database and {files} files")
-    return 0
-
-
-def restore_command(args) -> int:
-    service().setup_django()
-    from pyvision.ops.backup import BackupError, restore
-
-    try:
-        files = restore(args.archive)
-    except BackupError as exc:
-        sys.exit(f"pyvision restore: {exc}")
-    print(f"restored the database and {files} files from {args.archive}; `pyvision run` brings the schema up to date")
+        if args.action == "backup":
+            files = backup.backup(args.archive)
+            print(f"{args.archive}: the database and {files} files")
+        else:
+            files = backup.restore(args.archive)
+            print(f"restored the database and {files} files from {args.archive};"
+                  " `pyvision run` brings the schema up to date")
+    except backup.BackupError as exc:
+        sys.exit(f"pyvision {args.action}: {exc}")
     return 0
 
 
