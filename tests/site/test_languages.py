@@ -3,6 +3,7 @@
 import contextlib
 import re
 import shutil
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +30,14 @@ def test_the_committed_compiled_catalogue_matches_its_source():
     compiled = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE.with_suffix(".mo")))}
     source = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.pofile(str(CATALOGUE)).translated_entries()}
     assert compiled == source, "the .po changed: run `pyvision setup` to rebuild the .mo, and commit both"
+
+
+def test_a_clean_clone_has_the_compiled_catalogue():
+    """What git holds is what a new web host gets: the .mo must be committed, not only built here."""
+    checkout = Path(pyvision.__file__).parent.parent
+    tracked = subprocess.run(["git", "-C", str(checkout), "ls-files", "pyvision/locale"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert "pyvision/locale/zh_Hans/LC_MESSAGES/django.mo" in tracked
 
 
 def test_every_string_of_the_site_is_in_the_catalogue(tmp_path):
