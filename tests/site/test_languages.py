@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polib
+import pytest
 from django.core.management import call_command
 from django.test import Client
 
@@ -25,10 +26,12 @@ def test_the_chinese_catalogue_has_no_untranslated_or_fuzzy_entry():
     assert not catalogue.metadata_is_fuzzy
 
 
-def test_the_committed_compiled_catalogue_matches_its_source():
+@pytest.mark.parametrize("catalogue", [CATALOGUE, Path(str(CATALOGUE).replace("zh_Hans", "zh_Hant"))],
+                         ids=["zh_Hans", "zh_Hant"])
+def test_the_committed_compiled_catalogue_matches_its_source(catalogue):
     """A host that runs only `pyvision web` serves Chinese: the .mo is committed, not built there."""
-    compiled = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE.with_suffix(".mo")))}
-    source = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.pofile(str(CATALOGUE)).translated_entries()}
+    compiled = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(catalogue.with_suffix(".mo")))}
+    source = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.pofile(str(catalogue)).translated_entries()}
     assert compiled == source, "the .po changed: run `pyvision setup` to rebuild the .mo, and commit both"
 
 
@@ -37,7 +40,7 @@ def test_a_clean_clone_has_the_compiled_catalogue():
     checkout = Path(pyvision.__file__).parent.parent
     tracked = subprocess.run(["git", "-C", str(checkout), "ls-files", "pyvision/locale"],
                              capture_output=True, text=True, check=True).stdout.split()
-    assert "pyvision/locale/zh_Hans/LC_MESSAGES/django.mo" in tracked
+    assert {"pyvision/locale/zh_Hans/LC_MESSAGES/django.mo", "pyvision/locale/zh_Hant/LC_MESSAGES/django.mo"} <= set(tracked)
 
 
 def test_every_string_of_the_site_is_in_the_catalogue(tmp_path):
@@ -61,6 +64,27 @@ def test_accept_language_chooses_chinese_and_class_names_follow(make_user, uploa
     assert re.search(r'class="label" title="n07920052">意大利浓咖啡</span> <span class="english" lang="en">espresso', page)
     english = client.get(f"/images/{recognition.image_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Delete this photo" in english and "意大利浓咖啡" not in english
+
+
+@pytest.mark.parametrize("accept_language", ["zh-TW,zh;q=0.9", "zh-HK", "zh-Hant"])
+def test_taiwan_and_hong_kong_get_traditional_chinese_names_and_pages(make_user, upload, accept_language):
+    _, client = make_user()
+    recognition = upload(client, "chelsea.png")
+    page = client.get(f"/images/{recognition.image_id}/", HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+    assert '<html lang="zh-hant">' in page
+    assert "刪除這張照片" in page and "我的圖片" in page and "删除" not in page
+    assert re.search(r'title="n0212\d{4}">(虎斑貓|埃及貓|虎貓)</span>', page)
+    # Searched in Traditional characters; OpenCC wrote Taiwan's words (計程車, not 出租車).
+    for query, name in [("貓", "虎斑貓"), ("計程車", "計程車"), ("滑鼠", "滑鼠")]:
+        found = client.get(f"/objects/?q={query}", HTTP_ACCEPT_LANGUAGE=accept_language).content.decode()
+        assert name in found
+
+
+def test_every_traditional_chinese_string_is_the_simplified_one_converted():
+    simplified = polib.pofile(str(CATALOGUE))
+    traditional = polib.pofile(str(CATALOGUE).replace("zh_Hans", "zh_Hant"))
+    assert [e.msgid for e in traditional] == [e.msgid for e in simplified], "run `make zh-hant`"
+    assert not traditional.untranslated_entries() and not traditional.fuzzy_entries()
 
 
 def test_the_switcher_remembers_the_choice(db):
