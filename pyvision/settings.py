@@ -209,6 +209,8 @@ WORKER_CONCURRENCY = int(os.environ.get("PYVISION_WORKER_CONCURRENCY", "4"))
 WORKER_BATCH_SIZE = int(os.environ.get("PYVISION_WORKER_BATCH_SIZE", "4"))
 WEB_PROCESSES = int(os.environ.get("PYVISION_WEB_PROCESSES", "1"))
 WEB_THREADS = int(os.environ.get("PYVISION_WEB_THREADS", "8"))
+# Connections a web process holds open at once, slow ones included (pyvision.webserver).
+WEB_CONNECTIONS = int(os.environ.get("PYVISION_WEB_CONNECTIONS", "1000"))
 # A recognition still queued or running after this long is enqueued again.
 RECOGNITION_STALE_SECONDS = int(os.environ.get("PYVISION_STALE_SECONDS", "120"))
 # A recognition whose worker was lost this many times fails instead of being retried.

@@ -1,4 +1,4 @@
-"""The distributed service started for real: `pyvision web` (gunicorn) and recognition
+"""The distributed service started for real: `pyvision web` and recognition
 workers, each in a folder of its own, sharing only a database server, a broker and an
 S3 bucket."""
 
