@@ -73,10 +73,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pyvision.web.middleware.private_pages_not_stored",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pyvision.web.middleware.browser_time_zone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pyvision.web.middleware.content_security_policy",
 ]
 
 ROOT_URLCONF = "pyvision.urls"
@@ -329,3 +331,10 @@ URL_FETCH_PORTS = [int(port) for port in env_list("PYVISION_URL_PORTS", "80,443"
 URL_FETCH_ALLOWED_NETWORKS = env_list("PYVISION_URL_ALLOWED_NETWORKS", "")
 URL_FETCH_CONNECT_TIMEOUT = float(os.environ.get("PYVISION_URL_CONNECT_TIMEOUT", "5"))
 URL_FETCH_TIMEOUT = float(os.environ.get("PYVISION_URL_TIMEOUT", "15"))
+
+# Monitoring (pyvision.ops): /metrics, and which dependency /readyz finds down, answer a
+# request with this bearer token or from these networks (CIDRs); by default, nobody.
+# Behind a proxy, the address is the last one of X-Forwarded-For.
+BEHIND_PROXY = env_bool("PYVISION_BEHIND_PROXY")
+METRICS_TOKEN = os.environ.get("PYVISION_METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("PYVISION_METRICS_ALLOWED_NETWORKS", "")

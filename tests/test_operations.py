@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from celery.signals import worker_ready
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.utils import timezone
 
 from pyvision.ops import heartbeat
@@ -12,6 +13,16 @@ from pyvision.recognition import pipeline, worker
 from pyvision.recognition.models import Recognition
 
 pytestmark = pytest.mark.django_db
+
+METRICS_TOKEN = "a long random monitoring token"
+
+
+@pytest.fixture
+def monitor(client, settings):
+    """Prometheus, or an operator: the client sends the monitoring token."""
+    settings.METRICS_TOKEN = METRICS_TOKEN
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {METRICS_TOKEN}"
+    return client
 
 
 @pytest.fixture(autouse=True)
@@ -68,9 +79,9 @@ def test_after_the_last_attempt_a_lost_recognition_fails_with_a_reason(settings,
     assert (retried.status, retried.attempts) == ("done", 3)
 
 
-def test_healthz_and_readyz_in_the_embedded_mode(client):
-    assert client.get("/healthz").content == b"ok\n"
-    ready = client.get("/readyz")
+def test_healthz_and_readyz_in_the_embedded_mode(monitor):
+    assert Client().get("/healthz").content == b"ok\n"  # anybody's
+    ready = monitor.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"ready": True, "checks": {"database": "ok", "broker": "ok", "storage": "ok"}, "models": {}}
 
@@ -82,17 +93,17 @@ def fresh_worker(monkeypatch):
     monkeypatch.setattr(worker, "_model_checks", {})
 
 
-def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(client, fresh_worker):
+def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(monitor, fresh_worker):
     worker_ready.send(sender=WorkerTimer())  # as Celery does: the default model is loaded
-    assert client.get("/readyz").json()["models"] == {"lite0": "agrees"}
+    assert monitor.get("/readyz").json()["models"] == {"lite0": "agrees"}
     worker.model("lite2")  # as the first recognition with lite2 does
     heartbeat.beat()
-    ready = client.get("/readyz").json()
+    ready = monitor.get("/readyz").json()
     assert ready["models"] == {"lite0": "agrees", "lite2": "agrees"}
     assert "warnings" not in ready
 
 
-def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, fresh_worker, monkeypatch):
+def test_readyz_warns_when_a_workers_cpu_gives_other_answers(monitor, caplog, fresh_worker, monkeypatch):
     from pyvision.engine import selfcheck
     from pyvision.engine.classifier import Classifier
     # This worker's lite0 answers like another model: as far from its reference as a
@@ -101,20 +112,24 @@ def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, fre
     monkeypatch.setattr(selfcheck, "check", lambda classifier: real(Classifier("lite2"), classifier.spec.name))
     worker_ready.send(sender=WorkerTimer())
     assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
-    ready = client.get("/readyz")
+    ready = monitor.get("/readyz")
     assert ready.status_code == 200  # answers still come; a monitor is told to doubt them
     assert ready.json()["models"] == {"lite0": "disagrees"}
     assert ready.json()["warnings"] == ["On a worker's CPU, lite0 gives other answers than its float reference: "
                                         "run `pyvision doctor` there."]
 
 
-def test_readyz_names_the_storage_it_cannot_reach(client, settings):
+def unreachable_s3() -> dict:
     from tests.live_service import free_port
 
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": "b", "endpoint_url": f"http://127.0.0.1:{free_port()}", "access_key": "k", "secret_key": "s",
-        "region_name": "us-east-1"}}}
-    ready = client.get("/readyz")
+        "region_name": "us-east-1"}}
+
+
+def test_readyz_names_the_storage_it_cannot_reach(monitor, settings):
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable_s3()}
+    ready = monitor.get("/readyz")
     assert ready.status_code == 503
     body = ready.json()
     # Which one, but not why: the reason names internal hosts, and goes to the log only.
@@ -122,11 +137,11 @@ def test_readyz_names_the_storage_it_cannot_reach(client, settings):
     assert body["message"] == "Not ready: storage unreachable."
 
 
-def test_metrics_count_recognitions_by_status_and_model_with_latencies(client, photo):
+def test_metrics_count_recognitions_by_status_and_model_with_latencies(monitor, photo):
     done = submit(photo("coffee.png"))
     worker.run(done.pk)
     submit(photo("coffee.png"))
-    text = client.get("/metrics").content.decode()
+    text = monitor.get("/metrics").content.decode()
     assert 'pyvision_recognitions{model="lite0",status="done"} 1.0' in text
     assert 'pyvision_recognitions{model="lite0",status="queued"} 1.0' in text
     assert "pyvision_queue_depth 1.0" in text
@@ -160,3 +175,29 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
     assert sorted(sender.repeated) == [(5, "beat"), (30, "requeue_unfinished"), (600, "purge_anonymous")]
+
+
+def test_metrics_are_refused_without_the_token_or_an_allowed_address(client, settings, photo):
+    settings.METRICS_TOKEN = METRICS_TOKEN
+    submit(photo("coffee.png"))
+    for headers in ({}, {"Authorization": "Bearer a guess"}, {"Authorization": f"Token {METRICS_TOKEN}"}):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 403 and b"pyvision_" not in refused.content
+    assert b"pyvision_queue_depth 1.0" in client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).content
+
+
+def test_metrics_answer_the_allowed_networks_and_behind_a_proxy_its_client_address(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/24"]
+    assert client.get("/metrics", REMOTE_ADDR="10.0.0.7").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="10.0.1.7").status_code == 403
+    # Through a proxy in the allowed network, the client's address is the one that counts.
+    settings.BEHIND_PROXY = True
+    assert client.get("/metrics", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "10.0.0.7"}).status_code == 200
+
+
+def test_readyz_tells_anybody_whether_ready_and_only_a_monitor_why(monitor, settings):
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable_s3()}
+    anybody = Client().get("/readyz")
+    assert (anybody.status_code, anybody.json()) == (503, {"ready": False})
+    assert monitor.get("/readyz").json()["checks"]["storage"] == "unreachable"

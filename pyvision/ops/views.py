@@ -1,11 +1,14 @@
 """Health, readiness and metrics for load balancers and Prometheus; 503 when the database is down."""
 
+import hmac
+import ipaddress
 import logging
 import sys
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -20,6 +23,21 @@ from .metrics import DatabaseCollector
 log = logging.getLogger(__name__)
 
 
+def monitoring(request) -> bool:
+    """A monitor's request: it carries PYVISION_METRICS_TOKEN as a bearer token, or comes
+    from PYVISION_METRICS_ALLOWED_NETWORKS. Behind a proxy the address is the one the
+    proxy saw, so that a proxy inside the network does not let the whole internet in."""
+    token = settings.METRICS_TOKEN
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), token.encode()):
+        return True
+    forwarded = request.headers.get("X-Forwarded-For", "") if settings.BEHIND_PROXY else ""
+    try:
+        address = ipaddress.ip_address(forwarded.rsplit(",", 1)[-1].strip() or request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in settings.METRICS_ALLOWED_NETWORKS)
+
 
 @require_GET
 def healthz(request):
@@ -29,7 +47,10 @@ def healthz(request):
 
 @require_GET
 def readyz(request):
-    """Ready to take uploads: the database, the broker and the storage all answer."""
+    """Ready to take uploads: the database, the broker and the storage all answer.
+
+    Everyone gets the status code and ``ready``, as a load balancer needs; only a monitor
+    (see ``monitoring``) gets which dependency is down and what the workers' CPUs say."""
     checks = {"database": check_database, "broker": check_broker, "storage": check_storage}
     results = {}
     for name, check in checks.items():
@@ -51,6 +72,8 @@ def readyz(request):
         if wrong:
             body["warnings"] = [f"On a worker's CPU, {', '.join(wrong)} gives other answers than its float "
                                 "reference: run `pyvision doctor` there."]
+    if not monitoring(request):
+        body = {"ready": body["ready"]}
     return JsonResponse(body, status=503 if down else 200)
 
 
@@ -73,6 +96,8 @@ def check_storage():
 
 @require_GET
 def metrics(request):
+    if not monitoring(request):
+        return HttpResponseForbidden("Metrics are for monitors: see PYVISION_METRICS_TOKEN.\n", content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

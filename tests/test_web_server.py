@@ -1,6 +1,6 @@
-"""Slow clients cost the server a socket, not a thread that runs views: 50 connections
-that send their request a byte (or a header line) every 5 seconds leave `pyvision run`
-answering everybody else at once."""
+"""The web server of `pyvision run`: slow clients cost it a socket, not a thread that
+runs views (50 connections that send their request a byte, or a header line, every 5
+seconds leave it answering everybody else at once), and it names no server product."""
 
 import socket
 import threading
@@ -63,9 +63,9 @@ class SlowClients:
             connection.close()
 
 
-@pytest.fixture
-def service(tmp_path):
-    running = LiveService(tmp_path / "data")
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    running = LiveService(tmp_path_factory.mktemp("web") / "data")
     yield running
     assert running.stop() == 0
 
@@ -88,3 +88,14 @@ def test_fifty_slow_connections_leave_healthz_and_uploads_answered_within_a_seco
                                                            files={"image": ("rocket.jpg", image)}, timeout=30))
             assert upload.status_code == 202 and seconds < ANSWERED_WITHIN_SECONDS, (seconds, upload.text[:300])
             time.sleep(TRICKLE_SECONDS / 2)
+
+
+def test_no_answer_names_the_server_software(service):
+    answers = [service.http.get(service.url + "/"), service.http.get(service.url + "/api/v1/models"),
+               service.http.get(service.url + "/no-such-page/"),
+               # Refused by the web server itself, before Django: headers over its 64 kB.
+               service.http.get(service.url + "/", headers={"X-Padding": "x" * 70_000})]
+    assert [answer.status_code for answer in answers] == [200, 200, 404, 431]
+    for answer in answers:
+        assert "Server" not in answer.headers and "Via" not in answer.headers, answer.headers
+        assert b"waitress" not in answer.content
