@@ -85,7 +85,8 @@ def serve(listener: socket.socket) -> None:
 
 def busy(server) -> bool:
     """A request read and not answered yet, or an answer not sent yet; a request still
-    arriving does not count."""
+    arriving does not count. (waitress's channel attributes, the same since 1.x; the
+    dependency is pinned below 4.)"""
     return any(channel.requests or channel.total_outbufs_len for channel in server.active_channels.values())
 
 
