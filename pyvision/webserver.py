@@ -75,7 +75,8 @@ def serve(listener: socket.socket) -> None:
         signal.signal(signum, lambda signum, frame: stopping.append(signum))
     while not stopping:
         wasyncore.loop(timeout=1, map=sockets, use_poll=True, count=1)
-    server.accepting = False  # no new connection: another process, or the next start, takes it
+    # No new connection: another process takes it, or, the last one gone, it is refused.
+    wasyncore.dispatcher.close(server)  # waitress's own close() would close the trigger the threads still pull
     deadline = time.monotonic() + DRAIN_SECONDS
     while busy(server) and time.monotonic() < deadline:
         wasyncore.loop(timeout=0.1, map=sockets, use_poll=True, count=1)

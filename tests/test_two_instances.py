@@ -24,8 +24,10 @@ def test_stopping_one_instance_leaves_the_other_serving_and_nothing_shared(tmp_p
         first.stop()
         raise
     try:
-        assert sockets_under(home) == []
-        assert first.stop() == 0
+        try:
+            assert sockets_under(home) == []
+        finally:
+            assert first.stop() == 0
         assert second.http.get(second.url + "/healthz", timeout=10).text == "ok\n"
         upload = second.http.post(second.url + "/api/v1/recognitions?wait=30",
                                   files={"image": ("rocket.jpg", photo("rocket.jpg"))}, timeout=60)

@@ -2,11 +2,13 @@
 runs views (50 connections that send their request a byte, or a header line, every 5
 seconds leave it answering everybody else at once), and it names no server product."""
 
+import signal
 import socket
 import threading
 import time
 
 import pytest
+import requests
 
 from tests.live_service import LiveService
 
@@ -99,3 +101,25 @@ def test_no_answer_names_the_server_software(service):
     for answer in answers:
         assert "Server" not in answer.headers and "Via" not in answer.headers, answer.headers
         assert b"waitress" not in answer.content
+
+
+def test_a_stopping_server_answers_the_requests_it_has_read(tmp_path, photo):
+    service = LiveService(tmp_path / "data")
+    worker = service.worker()
+    worker.suspend()  # the recognition stays queued: the request waits its whole ?wait=
+    answers = []
+    waiting = threading.Thread(target=lambda: answers.append(service.http.post(
+        service.url + "/api/v1/recognitions?wait=4", files={"image": ("rocket.jpg", photo("rocket.jpg"))}, timeout=60)))
+    waiting.start()
+    time.sleep(1.5)
+    service.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    try:
+        with pytest.raises(requests.ConnectionError):  # nobody new is let in
+            requests.get(service.url + "/healthz", timeout=(5, 1))
+    finally:
+        worker.resume()
+    waiting.join()
+    assert answers[0].status_code in (201, 202), answers[0].text[:300]
+    assert service.process.wait(timeout=30) == 0
+    service.log.close()
