@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="setup, then the web server and a recognition worker (embedded mode)")
     run.set_defaults(handler=lambda args: service().run_all())
 
-    web = commands.add_parser("web", help="the web server alone, with gunicorn (distributed mode)")
+    web = commands.add_parser("web", help="the web server alone (distributed mode)")
     web.set_defaults(handler=lambda args: service().run_web())
 
     worker = commands.add_parser("worker", help="a recognition worker")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+from pyvision import webserver
+
 log = logging.getLogger("pyvision.service")
 
 # A worker that dies is started again, but not in a tight loop if it dies at once.
@@ -110,39 +112,25 @@ def run_all() -> int:
     few_malloc_arenas()
     from django.conf import settings  # the settings alone: no app is loaded here
 
-    bind = web_bind()
-    web = subprocess.Popen(gunicorn_command(bind, settings))
+    host, port = web_address()
+    web = start_web(webserver.listen(host, port), settings.WEB_PROCESSES)
     worker = start_worker()
-    stopping = False
+    print(f"pyvision is serving on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
 
-    def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
+    def restart_worker():
+        nonlocal worker
+        if worker.poll() is not None:
+            log.warning("the worker exited with %s; starting it again", worker.returncode)
+            time.sleep(RESTART_DELAY_SECONDS)
+            worker = start_worker()
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    print(f"pyvision is serving on http://{bind}/ (Ctrl-C stops it)", flush=True)
-    try:
-        while not stopping and web.poll() is None:
-            if worker.poll() is not None:
-                log.warning("the worker exited with %s; starting it again", worker.returncode)
-                time.sleep(RESTART_DELAY_SECONDS)
-                worker = start_worker()
-            time.sleep(0.2)
-    finally:
-        for process in (web, worker):
-            if process.poll() is None:
-                process.terminate()
-        for process in (web, worker):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    return 0 if stopping else (web.returncode or 1)
+    stopped = supervise(web, restart_worker)
+    stop_all([*web, worker])
+    return 0 if stopped else web_exit_status(web)
 
 
 def run_web() -> int:
-    """Distributed mode: the web server alone (gunicorn), in the foreground.
+    """Distributed mode: the web server alone, in the foreground.
 
     The schema is migrated once per release with ``pyvision setup``, not by every web
     process; each web host only collects its static files.
@@ -152,8 +140,44 @@ def run_web() -> int:
     few_malloc_arenas()
     from django.conf import settings
 
-    command = gunicorn_command(web_bind(), settings)
-    os.execv(command[0], command)
+    web = start_web(webserver.listen(*web_address()), settings.WEB_PROCESSES)
+    stopped = supervise(web)
+    stop_all(web)
+    return 0 if stopped else web_exit_status(web)
+
+
+def start_web(listener, processes: int) -> list[subprocess.Popen]:
+    """The web processes, all accepting on ``listener`` (see pyvision.webserver)."""
+    fd = listener.fileno()
+    return [subprocess.Popen([sys.executable, "-m", "pyvision.webserver", str(fd)], pass_fds=[fd])
+            for _ in range(processes)]
+
+
+def supervise(web: list[subprocess.Popen], each_turn=lambda: None) -> bool:
+    """Until SIGINT or SIGTERM (True), or until a web process exits (False)."""
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, frame: stopping.append(signum))
+    while not stopping and all(process.poll() is None for process in web):
+        each_turn()
+        time.sleep(0.2)
+    return bool(stopping)
+
+
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM, so that each finishes what it is doing; SIGKILL for one that takes too long."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def web_exit_status(web: list[subprocess.Popen]) -> int:
+    return next((process.returncode for process in web if process.returncode), 1)
 
 
 def few_malloc_arenas() -> None:
@@ -164,20 +188,8 @@ def few_malloc_arenas() -> None:
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
 
-def web_bind() -> str:
-    return f"{os.environ.get('PYVISION_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-
-
-def gunicorn_command(bind: str, settings) -> list[str]:
-    return [
-        sys.executable, "-m", "gunicorn", "pyvision.wsgi",
-        "--bind", bind, "--worker-class", "gthread", "--workers", str(settings.WEB_PROCESSES),
-        "--threads", str(settings.WEB_THREADS), "--access-logfile", "-",
-        # gunicorn's highest bound (0 would be none at all): request lines of up to 8 KiB
-        # reach Django, which refuses a URL over pyvision.api.middleware.MAX_URL_BYTES in
-        # the API's JSON shape; gunicorn's own refusal is an HTML page.
-        "--limit-request-line", "8190",
-    ]
+def web_address() -> tuple[str, int]:
+    return os.environ.get("PYVISION_BIND", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
 
 
 def start_worker() -> subprocess.Popen:

@@ -66,7 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Before the host check and the HTTPS redirect: probes come by IP over plain HTTP.
     "pyvision.ops.middleware.answer_probes",
-    # First: it turns the error pages of everything below into JSON under /api/.
+    # Next: it turns the error pages of everything below into JSON under /api/.
     "pyvision.api.middleware.json_errors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -75,10 +75,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "pyvision.web.middleware.private_pages_not_stored",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pyvision.web.middleware.browser_time_zone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pyvision.web.middleware.content_security_policy",
 ]
 
 ROOT_URLCONF = "pyvision.urls"
@@ -211,6 +213,8 @@ WORKER_CONCURRENCY = int(os.environ.get("PYVISION_WORKER_CONCURRENCY", "4"))
 WORKER_BATCH_SIZE = int(os.environ.get("PYVISION_WORKER_BATCH_SIZE", "4"))
 WEB_PROCESSES = int(os.environ.get("PYVISION_WEB_PROCESSES", "1"))
 WEB_THREADS = int(os.environ.get("PYVISION_WEB_THREADS", "8"))
+# Connections a web process holds open at once, slow ones included (pyvision.webserver).
+WEB_CONNECTIONS = int(os.environ.get("PYVISION_WEB_CONNECTIONS", "1000"))
 # A recognition still queued or running after this long is enqueued again.
 RECOGNITION_STALE_SECONDS = int(os.environ.get("PYVISION_STALE_SECONDS", "120"))
 # A recognition whose worker was lost this many times fails instead of being retried.
@@ -338,3 +342,10 @@ URL_FETCH_PORTS = [int(port) for port in env_list("PYVISION_URL_PORTS", "80,443"
 URL_FETCH_ALLOWED_NETWORKS = env_list("PYVISION_URL_ALLOWED_NETWORKS", "")
 URL_FETCH_CONNECT_TIMEOUT = float(os.environ.get("PYVISION_URL_CONNECT_TIMEOUT", "5"))
 URL_FETCH_TIMEOUT = float(os.environ.get("PYVISION_URL_TIMEOUT", "15"))
+
+# Monitoring (pyvision.ops): /metrics, and which dependency /readyz finds down, answer a
+# request with this bearer token or from these networks (CIDRs); by default, nobody.
+# Behind a proxy, the address is the last one of X-Forwarded-For.
+BEHIND_PROXY = env_bool("PYVISION_BEHIND_PROXY")
+METRICS_TOKEN = os.environ.get("PYVISION_METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("PYVISION_METRICS_ALLOWED_NETWORKS", "")

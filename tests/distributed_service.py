@@ -1,4 +1,4 @@
-"""The distributed service started for real: `pyvision web` (gunicorn) and recognition
+"""The distributed service started for real: `pyvision web` and recognition
 workers, each in a folder of its own, sharing only a database server, a broker and an
 S3 bucket."""
 
@@ -19,7 +19,8 @@ class DistributedService(LiveService):
     def __init__(self, root: Path, environment: dict[str, str], workers: int = 2):
         self.root = root
         self.environment = {**os.environ, "DJANGO_SECRET_KEY": "distributed-test-secret", "PYVISION_LOG_LEVEL": "INFO",
-                            **environment}
+                            # The tests read /metrics and /readyz's details as a monitor on this host.
+                            "PYVISION_METRICS_ALLOWED_NETWORKS": "127.0.0.1/32", **environment}
         self.database_url = environment["DATABASE_URL"]
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from celery.signals import worker_ready
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.utils import timezone
 
 from pyvision.ops import heartbeat
@@ -14,6 +15,16 @@ from pyvision.recognition import pipeline, worker
 from pyvision.recognition.models import Recognition
 
 pytestmark = pytest.mark.django_db
+
+METRICS_TOKEN = "a long random monitoring token"
+
+
+@pytest.fixture
+def monitor(client, settings):
+    """Prometheus, or an operator: the client sends the monitoring token."""
+    settings.METRICS_TOKEN = METRICS_TOKEN
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {METRICS_TOKEN}"
+    return client
 
 
 @pytest.fixture(autouse=True)
@@ -70,10 +81,10 @@ def test_after_the_last_attempt_a_lost_recognition_fails_with_a_reason(settings,
     assert (retried.status, retried.attempts) == ("done", 3)
 
 
-def test_healthz_and_readyz_in_the_embedded_mode(client):
-    assert client.get("/healthz").content == b"ok\n"
+def test_healthz_and_readyz_in_the_embedded_mode(monitor):
+    assert Client().get("/healthz").content == b"ok\n"  # anybody's
     heartbeat.write(model_check={})  # a live worker
-    ready = client.get("/readyz")
+    ready = monitor.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {
         "ready": True, "state": "ready", "checks": {"database": "ok", "broker": "ok", "storage": "ok"},
@@ -82,12 +93,12 @@ def test_healthz_and_readyz_in_the_embedded_mode(client):
     }
 
 
-def test_readyz_is_degraded_without_a_live_worker_and_with_a_slow_queue(client, settings, photo):
+def test_readyz_is_degraded_without_a_live_worker_and_with_a_slow_queue(monitor, settings, photo):
     settings.QUEUE_DELAY_WARNING_SECONDS = 60
     waiting = submit(photo("coffee.png"))
     Recognition.objects.filter(pk=waiting.pk).update(created_at=timezone.now() - timedelta(seconds=90))
     submit(photo("coffee.png"))
-    ready = client.get("/readyz")
+    ready = monitor.get("/readyz")
     assert ready.status_code == 200  # uploads are still taken: a load balancer keeps this host
     body = ready.json()
     assert (body["state"], body["workers"], body["queue"]["depth"]) == ("degraded", {"live": 0}, 2)
@@ -98,14 +109,14 @@ def test_readyz_is_degraded_without_a_live_worker_and_with_a_slow_queue(client, 
     ]
     heartbeat.write(model_check={})
     worker.run(waiting.pk)
-    assert client.get("/readyz").json()["state"] == "ready"
+    assert monitor.get("/readyz").json()["state"] == "ready"
 
 
-def test_readyz_is_degraded_while_the_queue_is_full(client, settings, photo):
+def test_readyz_is_degraded_while_the_queue_is_full(monitor, settings, photo):
     heartbeat.write(model_check={})
     settings.QUEUE_LIMIT = 1
     submit(photo("coffee.png"))
-    body = client.get("/readyz").json()
+    body = monitor.get("/readyz").json()
     assert body["state"] == "degraded"
     assert body["warnings"] == ["The queue is full (1 of 1): uploads are refused with 503."]
 
@@ -117,17 +128,17 @@ def fresh_worker(monkeypatch):
     monkeypatch.setattr(worker, "_model_checks", {})
 
 
-def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(client, fresh_worker):
+def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(monitor, fresh_worker):
     worker_ready.send(sender=WorkerTimer())  # as Celery does: the default model is loaded
-    assert client.get("/readyz").json()["models"] == {"lite0": "agrees"}
+    assert monitor.get("/readyz").json()["models"] == {"lite0": "agrees"}
     worker.model("lite2")  # as the first recognition with lite2 does
     heartbeat.beat()
-    ready = client.get("/readyz").json()
+    ready = monitor.get("/readyz").json()
     assert ready["models"] == {"lite0": "agrees", "lite2": "agrees"}
     assert "warnings" not in ready
 
 
-def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, fresh_worker, monkeypatch):
+def test_readyz_warns_when_a_workers_cpu_gives_other_answers(monitor, caplog, fresh_worker, monkeypatch):
     from pyvision.engine import selfcheck
     from pyvision.engine.classifier import Classifier
     # This worker's lite0 answers like another model: as far from its reference as a
@@ -136,20 +147,24 @@ def test_readyz_warns_when_a_workers_cpu_gives_other_answers(client, caplog, fre
     monkeypatch.setattr(selfcheck, "check", lambda classifier: real(Classifier("lite2"), classifier.spec.name))
     worker_ready.send(sender=WorkerTimer())
     assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
-    ready = client.get("/readyz")
+    ready = monitor.get("/readyz")
     assert ready.status_code == 200  # answers still come; a monitor is told to doubt them
     assert ready.json()["models"] == {"lite0": "disagrees"}
     assert ready.json()["warnings"] == ["On a worker's CPU, lite0 gives other answers than its float reference: "
                                         "run `pyvision doctor` there."]
 
 
-def test_readyz_names_the_storage_it_cannot_reach(client, settings):
+def unreachable_s3() -> dict:
     from tests.live_service import free_port
 
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
         "bucket_name": "b", "endpoint_url": f"http://127.0.0.1:{free_port()}", "access_key": "k", "secret_key": "s",
-        "region_name": "us-east-1"}}}
-    ready = client.get("/readyz")
+        "region_name": "us-east-1"}}
+
+
+def test_readyz_names_the_storage_it_cannot_reach(monitor, settings):
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable_s3()}
+    ready = monitor.get("/readyz")
     assert ready.status_code == 503
     body = ready.json()
     # Which one, but not why: the reason names internal hosts, and goes to the log only.
@@ -157,11 +172,11 @@ def test_readyz_names_the_storage_it_cannot_reach(client, settings):
     assert body["message"] == "Not ready: storage unreachable."
 
 
-def test_metrics_count_recognitions_by_status_and_model_with_latencies(client, photo):
+def test_metrics_count_recognitions_by_status_and_model_with_latencies(monitor, photo):
     done = submit(photo("coffee.png"))
     worker.run(done.pk)
     submit(photo("coffee.png"))
-    text = client.get("/metrics").content.decode()
+    text = monitor.get("/metrics").content.decode()
     assert 'pyvision_recognitions_finished_total{model="lite0",status="done"} 1.0' in text
     assert 'pyvision_recognitions{model="lite0",status="queued"} 1.0' in text
     assert "pyvision_queue_depth 1.0" in text
@@ -172,14 +187,14 @@ def test_metrics_count_recognitions_by_status_and_model_with_latencies(client, p
     assert "pyvision_database_up 1.0" in text
 
 
-def test_metrics_count_each_finished_recognition_once_as_the_checkpoint_advances(client, photo):
+def test_metrics_count_each_finished_recognition_once_as_the_checkpoint_advances(monitor, photo):
     def finished(before: timedelta) -> None:
         recognition = submit(photo("coffee.png"))
         worker.run(recognition.pk)
         Recognition.objects.filter(pk=recognition.pk).update(finished_at=timezone.now() - before)
 
     def counted() -> tuple[str, str]:
-        text = client.get("/metrics").content.decode()
+        text = monitor.get("/metrics").content.decode()
         return (re.search(r'pyvision_recognitions_finished_total\{model="lite0",status="done"\} (\S+)', text).group(1),
                 re.search(r'pyvision_recognition_seconds_count\{model="lite0"\} (\S+)', text).group(1))
 
@@ -222,12 +237,38 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     assert sorted(sender.repeated) == [(5, "beat"), (30, "requeue_unfinished"), (600, "purge_anonymous")]
 
 
-def test_probes_answer_by_ip_over_plain_http_where_pages_are_refused_or_redirected(client, settings):
+def test_probes_answer_by_ip_over_plain_http_where_pages_are_refused_or_redirected(monitor, client, settings):
     settings.SECURE_SSL_REDIRECT = True
     by_ip = {"HTTP_HOST": "10.0.0.11:8000"}
     heartbeat.write(model_check={})
     assert client.get("/healthz", **by_ip).status_code == 200
-    assert client.get("/readyz", **by_ip).json()["state"] == "ready"
-    assert "pyvision_workers_live 1.0" in client.get("/metrics", **by_ip).content.decode()
+    assert monitor.get("/readyz", **by_ip).json()["state"] == "ready"
+    assert "pyvision_workers_live 1.0" in monitor.get("/metrics", **by_ip).content.decode()
     assert client.get("/", **by_ip).status_code == 400  # not in ALLOWED_HOSTS
     assert client.get("/").status_code == 301  # to https
+
+
+def test_metrics_are_refused_without_the_token_or_an_allowed_address(client, settings, photo):
+    settings.METRICS_TOKEN = METRICS_TOKEN
+    submit(photo("coffee.png"))
+    for headers in ({}, {"Authorization": "Bearer a guess"}, {"Authorization": f"Token {METRICS_TOKEN}"}):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 403 and b"pyvision_" not in refused.content
+    assert b"pyvision_queue_depth 1.0" in client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).content
+
+
+def test_metrics_answer_the_allowed_networks_and_behind_a_proxy_its_client_address(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/24"]
+    assert client.get("/metrics", REMOTE_ADDR="10.0.0.7").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="10.0.1.7").status_code == 403
+    # Through a proxy in the allowed network, the client's address is the one that counts.
+    settings.BEHIND_PROXY = True
+    assert client.get("/metrics", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "10.0.0.7"}).status_code == 200
+
+
+def test_readyz_tells_anybody_whether_ready_and_only_a_monitor_why(monitor, settings):
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable_s3()}
+    anybody = Client().get("/readyz")
+    assert (anybody.status_code, anybody.json()) == (503, {"ready": False})
+    assert monitor.get("/readyz").json()["checks"]["storage"] == "unreachable"

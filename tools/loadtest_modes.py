@@ -28,7 +28,7 @@ UNLIMITED = {"PYVISION_RATE_ANON": "1000000/min"}
 
 
 def rss_mb(pids: dict[str, int]) -> dict[str, float]:
-    """RSS of each process, its children (gunicorn's workers) counted with it."""
+    """RSS of each process, its children counted with it."""
     sizes = {}
     for name, pid in pids.items():
         process = psutil.Process(pid)
@@ -66,7 +66,7 @@ def main() -> int:
         root.chmod(0o755)
         embedded = LiveService(root / "embedded", **UNLIMITED)
         try:
-            web = next(p for p in psutil.Process(embedded.process.pid).children() if "gunicorn" in p.cmdline())
+            web = next(p for p in psutil.Process(embedded.process.pid).children() if "pyvision.webserver" in p.cmdline())
             measure("embedded", embedded, lambda: {"web": web.pid, "worker": embedded.worker().pid}, args)
         finally:
             embedded.stop()

@@ -9,9 +9,9 @@ an endpoint added later gets them without doing anything.
 
 from . import errors
 
-# gunicorn refuses request lines over 8190 bytes itself, in HTML (pyvision.service raises
-# its limit to that, its highest); below it, the API refuses long URLs in its own shape.
-# Half of it, well clear of the method, the protocol and what a proxy adds.
+# The web server refuses request headers over 64 kB itself, in plain text
+# (pyvision.webserver); below that, the API refuses long URLs in its own shape, at a
+# length proxies pass too (nginx's default buffer for a request line is 8 kB).
 MAX_URL_BYTES = 4096
 
 JSON = "application/json"

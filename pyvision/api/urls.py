@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import classify, tokens, views
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("api/v1/synsets", views.SynsetList.as_view(), name="api-synsets"),
     path("api/v1/models", views.ModelList.as_view(), name="api-models"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"), name="api-docs"),
     path("account/tokens/", tokens.token_list, name="api-tokens"),
     path("account/tokens/<int:pk>/revoke", tokens.revoke, name="api-token-revoke"),
 ]

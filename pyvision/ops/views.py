@@ -1,11 +1,14 @@
 """Health, readiness and metrics for load balancers and Prometheus; 503 when the database is down."""
 
+import hmac
+import ipaddress
 import logging
 import sys
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -20,6 +23,21 @@ from .metrics import DatabaseCollector
 log = logging.getLogger(__name__)
 
 
+def monitoring(request) -> bool:
+    """A monitor's request: it carries PYVISION_METRICS_TOKEN as a bearer token, or comes
+    from PYVISION_METRICS_ALLOWED_NETWORKS. Behind a proxy the address is the one the
+    proxy saw, so that a proxy inside the network does not let the whole internet in."""
+    token = settings.METRICS_TOKEN
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), token.encode()):
+        return True
+    forwarded = request.headers.get("X-Forwarded-For", "") if settings.BEHIND_PROXY else ""
+    try:
+        address = ipaddress.ip_address(forwarded.rsplit(",", 1)[-1].strip() or request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network, strict=False) for network in settings.METRICS_ALLOWED_NETWORKS)
+
 
 @require_GET
 def healthz(request):
@@ -31,10 +49,11 @@ def healthz(request):
 def readyz(request):
     """Ready to take uploads: the database, the broker and the storage all answer (else 503).
 
-    "state" is "ready", "degraded" (uploads are taken, but a monitor should alert: no
-    live worker, a full or slow queue, a model that gives other answers on a worker's
-    CPU) or "unavailable".
-    """
+    Everyone gets the status code and ``ready``, as a load balancer needs; only a monitor
+    (see ``monitoring``) gets the rest: "state", "ready", "degraded" (uploads are taken,
+    but a monitor should alert: no live worker, a full or slow queue, a model that gives
+    other answers on a worker's CPU) or "unavailable", which dependency is down, the
+    queue and the workers."""
     checks = {"database": check_database, "broker": check_broker, "storage": check_storage}
     results = {}
     for name, check in checks.items():
@@ -47,20 +66,23 @@ def readyz(request):
             results[name] = "unreachable"
     down = [name for name, result in results.items() if result != "ok"]
     if down:
-        return JsonResponse({"ready": False, "state": "unavailable", "checks": results,
-                             "message": f"Not ready: {', '.join(down)} unreachable."}, status=503)
-    queue, workers = status.queue(), status.workers()
-    warnings = status.problems(queue, workers)
-    models = heartbeat.model_verdicts()
-    wrong = [model for model, verdict in models.items() if verdict != "agrees"]
-    if wrong:
-        warnings.append(f"On a worker's CPU, {', '.join(wrong)} gives other answers than its float reference: "
-                        "run `pyvision doctor` there.")
-    body = {"ready": True, "state": "degraded" if warnings else "ready", "checks": results,
-            "queue": queue, "workers": {"live": len(workers)}, "models": models}
-    if warnings:
-        body["warnings"] = warnings
-    return JsonResponse(body)
+        body = {"ready": False, "state": "unavailable", "checks": results,
+                "message": f"Not ready: {', '.join(down)} unreachable."}
+    else:
+        queue, workers = status.queue(), status.workers()
+        warnings = status.problems(queue, workers)
+        models = heartbeat.model_verdicts()
+        wrong = [model for model, verdict in models.items() if verdict != "agrees"]
+        if wrong:
+            warnings.append(f"On a worker's CPU, {', '.join(wrong)} gives other answers than its float reference: "
+                            "run `pyvision doctor` there.")
+        body = {"ready": True, "state": "degraded" if warnings else "ready", "checks": results,
+                "queue": queue, "workers": {"live": len(workers)}, "models": models}
+        if warnings:
+            body["warnings"] = warnings
+    if not monitoring(request):
+        body = {"ready": body["ready"]}
+    return JsonResponse(body, status=503 if down else 200)
 
 
 def check_database():
@@ -82,6 +104,8 @@ def check_storage():
 
 @require_GET
 def metrics(request):
+    if not monitoring(request):
+        return HttpResponseForbidden("Metrics are for monitors: see PYVISION_METRICS_TOKEN.\n", content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
