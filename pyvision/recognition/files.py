@@ -11,8 +11,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from pyvision.engine.decode import decode
-from pyvision.engine.errors import ImageError
+from PIL import Image as Picture
 
 from .models import Image
 
@@ -21,28 +20,31 @@ log = logging.getLogger(__name__)
 THUMBNAIL_SIDE = 480
 
 
-def thumbnail(image: Image):
-    """The image's thumbnail file, made and stored on first use; None if it cannot be made.
+def store_thumbnail(image: Image, picture: Picture.Image) -> None:
+    """Store the image's thumbnail, made by the worker from the pixels it decoded to
+    recognise it: the web never decodes an upload.
 
-    The thumbnail is re-encoded from the decoded pixels, so it carries no EXIF (no GPS,
-    no camera serial) whatever the original held.
+    Re-encoded from the decoded pixels, so it carries no EXIF (no GPS, no camera
+    serial) whatever the original held.
     """
     if image.thumbnail:
-        return image.thumbnail
-    try:
-        with image.file.open("rb") as f:
-            pixels = decode(f.read(), max_pixels=settings.MAX_IMAGE_PIXELS, draft_size=(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    except (ImageError, FileNotFoundError):
-        return None
-    pixels.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        return
+    small = picture.copy()
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     buffer = io.BytesIO()
-    pixels.save(buffer, "JPEG", quality=82, optimize=True)
+    small.save(buffer, "JPEG", quality=82, optimize=True)
     image.thumbnail.save("thumbnail.jpg", ContentFile(buffer.getvalue()), save=False)
-    # Two requests may race to make it: the file of the one that loses is removed.
+    # Two recognitions of one image may race to make it: the file of the one that loses is removed.
     if not Image.objects.filter(pk=image.pk, thumbnail="").update(thumbnail=image.thumbnail.name):
         image.thumbnail.storage.delete(image.thumbnail.name)
         image.refresh_from_db(fields=["thumbnail"])
-    return image.thumbnail
+
+
+def forget_file(image: Image) -> None:
+    """Delete an image's original from storage, keeping its row (and its recognitions)."""
+    name = image.file.name
+    if name and Image.objects.filter(pk=image.pk, file=name).update(file=""):
+        _delete_files([name])
 
 
 def delete_images(images) -> int:

@@ -11,16 +11,17 @@ from datetime import timedelta
 from django.conf import settings
 from botocore.exceptions import ClientError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from pyvision.engine import selfcheck
 from pyvision.engine.batcher import Batcher
 from pyvision.engine.classifier import Classifier, RecognitionResult
+from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 
-from . import finished
-from .models import Prediction, Recognition
+from . import access, files, finished
+from .models import UNKNOWN_PIXELS, Prediction, Recognition
 from .transient import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 FILE_MISSING = "file_missing"
 INTERNAL_ERROR = "internal_error"
 STORAGE_UNAVAILABLE = "storage_unavailable"
+
+# A file that fails with these is no image: it is not kept (its failed recognition is).
+NOT_IMAGES = (errors.NOT_AN_IMAGE, errors.EMPTY_FILE)
 
 _models: dict[str, Batcher] = {}
 _models_lock = threading.Lock()
@@ -67,20 +71,21 @@ def model_checks() -> dict[str, dict]:
 
 
 def run(recognition_id: str) -> None:
-    """Recognise one image. Idempotent: a recognition that is not queued is left alone."""
-    started_at = timezone.now()
-    claimed = Recognition.objects.filter(pk=recognition_id, status=Recognition.Status.QUEUED).update(
-        status=Recognition.Status.RUNNING, started_at=started_at, attempts=F("attempts") + 1
-    )
-    if not claimed:
-        log.info("recognition %s: not queued any more, skipped", recognition_id)
+    """Recognise one queued image: the one whose owner is waiting most, which may not be
+    ``recognition_id`` (see ``claim``). Idempotent: with nothing queued, nothing is done."""
+    claimed_id = claim(recognition_id)
+    if claimed_id is None:
+        log.info("recognition %s: not queued any more, and nothing else is; skipped", recognition_id)
         return
-    recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
+    if str(claimed_id) != str(recognition_id):
+        log.info("recognition %s: its turn goes to %s, whose owner has less being recognised", recognition_id, claimed_id)
+    recognition = Recognition.objects.select_related("image").get(pk=claimed_id)
     log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()
-        result = model(recognition.model).recognize(data, recognition.top_k)
+        result = model(recognition.model).recognize(
+            data, recognition.top_k, decoded_to=lambda picture: files.store_thumbnail(recognition.image, picture))
         finish(recognition, result)
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
@@ -95,6 +100,51 @@ def run(recognition_id: str) -> None:
         else:
             log.exception("recognition %s: unexpected error", recognition_id)
             fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
+
+
+# How often a worker looks again for the fairest recognition when another worker took it first.
+CLAIM_TRIES = 5
+
+
+def claim(recognition_id):
+    """Take a queued recognition: the oldest of the owner with the fewest pixels being
+    recognised right now, so one owner's 40 large images do not hold up everyone else's
+    photo. Returns its id, or None if nothing is queued.
+
+    Every queued recognition was sent as one message, so each message is a turn for
+    whichever is fairest: there are never fewer turns than recognitions queued, and
+    a recognition whose own message ran for another is taken by a later message.
+    """
+    for _ in range(CLAIM_TRIES):
+        pk = fairest_queued()
+        if pk is None:
+            return None
+        if _take(pk):
+            return pk
+    return recognition_id if _take(recognition_id) else None
+
+
+def _take(pk) -> bool:
+    return bool(Recognition.objects.filter(pk=pk, status=Recognition.Status.QUEUED).update(
+        status=Recognition.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1))
+
+
+def fairest_queued():
+    being_recognised: dict = {}
+    for owner_id, session_key, pixels in Recognition.objects.filter(status=Recognition.Status.RUNNING).values_list(
+            "image__owner_id", "image__session_key", "image__pixels"):
+        key = owner_id or session_key
+        being_recognised[key] = being_recognised.get(key, 0) + (pixels or UNKNOWN_PIXELS)
+    waiting = Recognition.objects.filter(status=Recognition.Status.QUEUED).values(
+        "image__owner_id", "image__session_key").annotate(oldest=Min("created_at"))
+    turns = [(being_recognised.get(row["image__owner_id"] or row["image__session_key"], 0), row["oldest"], row)
+             for row in waiting]
+    if not turns:
+        return None
+    *_, row = min(turns, key=lambda turn: turn[:2])
+    images = access.owned_images(row["image__owner_id"], row["image__session_key"])
+    return Recognition.objects.filter(status=Recognition.Status.QUEUED, image__in=images).order_by(
+        "created_at").values_list("pk", flat=True).first()
 
 
 def is_missing_file(exc: Exception) -> bool:
@@ -154,6 +204,8 @@ def fail(recognition: Recognition, code: str, message: str) -> None:
         total_ms=_ms(finished_at - recognition.created_at),
     )
     if updated:
+        if code in NOT_IMAGES:
+            files.forget_file(recognition.image)
         finished.announce(recognition.pk)
     log.info("recognition %s: failed with %s", recognition.pk, code)
 
