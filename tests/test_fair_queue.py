@@ -5,7 +5,11 @@ pixels being recognised, and past a share of the queue an owner gets 429."""
 import time
 
 import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
 
+from pyvision.recognition import pipeline, worker
+from pyvision.recognition.models import Recognition
 from tests import heavy_images
 from tests.live_service import LiveService
 
@@ -44,3 +48,20 @@ def test_a_heavy_account_does_not_hold_up_another_users_photo(service, photo):
     assert response.status_code == 201 and response.json()["status"] == "done", (elapsed, response.text[:300])
     print(f"heavy: {statuses.count(202)} accepted, {statuses.count(429)} refused; the other photo done in {elapsed:.2f} s")
     assert elapsed < DONE_WITHIN_SECONDS
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("media")
+def test_a_turn_goes_to_the_owner_with_the_fewest_pixels_being_recognised(photo):
+    heavy = [pipeline.submit(ContentFile(photo("coffee.png"), name=f"{n}.png"), session_key="a" * 32) for n in range(3)]
+    Recognition.objects.filter(pk=heavy[0].pk).update(status="running", started_at=timezone.now(), attempts=1)
+    other = pipeline.submit(ContentFile(photo("chelsea.png"), name="cat.png"), session_key="b" * 32)
+    # The message of the heavy account's second image runs: the other owner's photo, newer
+    # but with nothing being recognised, takes the turn.
+    worker.run(str(heavy[1].pk))
+    assert Recognition.objects.get(pk=other.pk).status == "done"
+    assert Recognition.objects.get(pk=heavy[1].pk).status == "queued"
+    # Its own message is then a turn for the heavy account: nothing is left behind.
+    worker.run(str(other.pk))
+    worker.run(str(heavy[2].pk))
+    assert set(Recognition.objects.filter(pk__in=[heavy[1].pk, heavy[2].pk]).values_list("status", flat=True)) == {"done"}

@@ -21,6 +21,7 @@ from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 
 from . import access, files, finished
+from .logs import about_recognition
 from .models import UNKNOWN_PIXELS, Prediction, Recognition
 from .transient import TRANSIENT_ERRORS
 
@@ -79,14 +80,21 @@ def run(recognition_id: str) -> None:
         return
     if str(claimed_id) != str(recognition_id):
         log.info("recognition %s: its turn goes to %s, whose owner has less being recognised", recognition_id, claimed_id)
-    recognition = Recognition.objects.select_related("image").get(pk=claimed_id)
+    with about_recognition(claimed_id):
+        recognise(claimed_id)
+
+
+def recognise(recognition_id) -> None:
+    """Recognise a recognition this worker has claimed, and write its result once."""
+    recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
     log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()
-        result = model(recognition.model).recognize(
-            data, recognition.top_k, decoded_to=lambda picture: files.store_thumbnail(recognition.image, picture))
-        finish(recognition, result)
+        thumbnail = {}
+        result = model(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: thumbnail.update(
+            name=files.save_thumbnail(recognition.image, picture)))
+        finish(recognition, result, thumbnail.get("name", ""))
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
     except Exception as exc:
@@ -130,17 +138,18 @@ def _take(pk) -> bool:
 
 
 def fairest_queued():
+    waiting = list(Recognition.objects.filter(status=Recognition.Status.QUEUED).values(
+        "image__owner_id", "image__session_key").annotate(oldest=Min("created_at")))
+    if not waiting:
+        return None
     being_recognised: dict = {}
-    for owner_id, session_key, pixels in Recognition.objects.filter(status=Recognition.Status.RUNNING).values_list(
-            "image__owner_id", "image__session_key", "image__pixels"):
-        key = owner_id or session_key
-        being_recognised[key] = being_recognised.get(key, 0) + (pixels or UNKNOWN_PIXELS)
-    waiting = Recognition.objects.filter(status=Recognition.Status.QUEUED).values(
-        "image__owner_id", "image__session_key").annotate(oldest=Min("created_at"))
+    if len(waiting) > 1:  # with one owner waiting, what is running does not matter
+        for owner_id, session_key, pixels in Recognition.objects.filter(status=Recognition.Status.RUNNING).values_list(
+                "image__owner_id", "image__session_key", "image__pixels"):
+            key = owner_id or session_key
+            being_recognised[key] = being_recognised.get(key, 0) + (pixels or UNKNOWN_PIXELS)
     turns = [(being_recognised.get(row["image__owner_id"] or row["image__session_key"], 0), row["oldest"], row)
              for row in waiting]
-    if not turns:
-        return None
     *_, row = min(turns, key=lambda turn: turn[:2])
     images = access.owned_images(row["image__owner_id"], row["image__session_key"])
     return Recognition.objects.filter(status=Recognition.Status.QUEUED, image__in=images).order_by(
@@ -169,8 +178,10 @@ def release(recognition: Recognition) -> None:
         log.warning("recognition %s: could not be queued again yet", recognition.pk)
 
 
-def finish(recognition: Recognition, result: RecognitionResult) -> None:
+def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str = "") -> None:
+    """Write the result, and the thumbnail made from the same decode, in one transaction."""
     finished_at = timezone.now()
+    attached = False
     with transaction.atomic():
         updated = _current_claim(recognition).update(
             status=Recognition.Status.DONE,
@@ -186,6 +197,9 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
                 Prediction(recognition=recognition, rank=p.rank, synset_id=p.index, score=p.score)
                 for p in result.predictions
             )
+            attached = bool(thumbnail) and files.attach_thumbnail(recognition.image, thumbnail)
+    if thumbnail and not attached:
+        files.delete_files([thumbnail])
     if updated:
         finished.announce(recognition.pk)
         log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
