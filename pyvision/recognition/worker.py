@@ -124,10 +124,15 @@ def claim(recognition_id):
     a recognition whose own message ran for another is taken by a later message.
     """
     for _ in range(CLAIM_TRIES):
-        pk = fairest_queued()
-        if pk is None:
+        waiting = list(Recognition.objects.filter(status=Recognition.Status.QUEUED).values(
+            "image__owner_id", "image__session_key").annotate(oldest=Min("created_at")))
+        if not waiting:
             return None
-        if _take(pk):
+        # With one owner waiting there is no one to be fair to: the message's own recognition.
+        if len(waiting) == 1 and _take(recognition_id):
+            return recognition_id
+        pk = oldest_of(fairest(waiting))
+        if pk is not None and _take(pk):
             return pk
     return recognition_id if _take(recognition_id) else None
 
@@ -137,21 +142,20 @@ def _take(pk) -> bool:
         status=Recognition.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1))
 
 
-def fairest_queued():
-    waiting = list(Recognition.objects.filter(status=Recognition.Status.QUEUED).values(
-        "image__owner_id", "image__session_key").annotate(oldest=Min("created_at")))
-    if not waiting:
-        return None
+def fairest(waiting: list[dict]) -> dict:
+    """Of the owners waiting (rows of owner, session and oldest queued), the one with the
+    fewest pixels being recognised, then the one waiting longest."""
     being_recognised: dict = {}
-    if len(waiting) > 1:  # with one owner waiting, what is running does not matter
-        for owner_id, session_key, pixels in Recognition.objects.filter(status=Recognition.Status.RUNNING).values_list(
-                "image__owner_id", "image__session_key", "image__pixels"):
-            key = owner_id or session_key
-            being_recognised[key] = being_recognised.get(key, 0) + (pixels or UNKNOWN_PIXELS)
-    turns = [(being_recognised.get(row["image__owner_id"] or row["image__session_key"], 0), row["oldest"], row)
-             for row in waiting]
-    *_, row = min(turns, key=lambda turn: turn[:2])
-    images = access.owned_images(row["image__owner_id"], row["image__session_key"])
+    for owner_id, session_key, pixels in Recognition.objects.filter(status=Recognition.Status.RUNNING).values_list(
+            "image__owner_id", "image__session_key", "image__pixels"):
+        key = owner_id or session_key
+        being_recognised[key] = being_recognised.get(key, 0) + (pixels or UNKNOWN_PIXELS)
+    return min(waiting, key=lambda row: (being_recognised.get(row["image__owner_id"] or row["image__session_key"], 0),
+                                         row["oldest"]))
+
+
+def oldest_of(owner: dict):
+    images = access.owned_images(owner["image__owner_id"], owner["image__session_key"])
     return Recognition.objects.filter(status=Recognition.Status.QUEUED, image__in=images).order_by(
         "created_at").values_list("pk", flat=True).first()
 
