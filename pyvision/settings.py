@@ -223,6 +223,14 @@ RECOGNITION_MAX_ATTEMPTS = int(os.environ.get("PYVISION_MAX_ATTEMPTS", "3"))
 QUEUE_LIMIT = int(os.environ.get("PYVISION_QUEUE_LIMIT", "1000"))
 # /readyz says "degraded" when the oldest queued recognition has waited longer than this.
 QUEUE_DELAY_WARNING_SECONDS = int(os.environ.get("PYVISION_QUEUE_DELAY_WARNING", "60"))
+# Abuse: what one owner (a user, or an anonymous session) may take. Megapixels of its
+# recognitions queued or running (past that: 429, and its turn comes); megabytes of
+# stored originals (past that: 413). Decoding reserves its memory from a budget per
+# process, so large images decode in turn instead of all at once.
+OWNER_QUEUE_MEGAPIXELS = int(os.environ.get("PYVISION_OWNER_QUEUE_MEGAPIXELS", "1000"))
+STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_STORAGE_QUOTA_MB", "5000")) * 1024 * 1024)
+ANONYMOUS_STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_ANONYMOUS_STORAGE_QUOTA_MB", "100")) * 1024 * 1024)
+DECODE_MEMORY_BYTES = int(float(os.environ.get("PYVISION_DECODE_MEMORY_MB", "256")) * 1024 * 1024)
 
 # Stateless classification (POST /api/v1/classify) runs in the web process: each web
 # process loads the models it is asked for once, and its concurrent requests share

@@ -72,7 +72,9 @@ def test_two_workers_in_their_own_folders_share_only_the_servers(service, photo,
     assert not list(service.root.rglob("media"))
     assert service.original(ids[0]).content == photo("chelsea.png")
     keys = [item["Key"] for item in s3.client.list_objects_v2(Bucket=service.environment["PYVISION_S3_BUCKET"])["Contents"]]
-    assert len(keys) == len(ids)
+    # Each original, and the thumbnail its worker made from it.
+    assert len([key for key in keys if key.startswith("images/")]) == len(ids)
+    assert len([key for key in keys if key.startswith("thumbnails/")]) == len(ids)
     anonymous = requests.get(f"{s3.endpoint}/{service.environment['PYVISION_S3_BUCKET']}/{keys[0]}", timeout=10)
     assert anonymous.status_code == 403
 

@@ -26,6 +26,8 @@ METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"
 RATE_LIMITED = "rate_limited"
 QUEUE_FULL = "queue_full"
+OWNER_QUEUE_FULL = "owner_queue_full"
+STORAGE_QUOTA_EXCEEDED = "storage_quota_exceeded"
 # Answered around the views: by Django, or by the middleware for what Django answers in HTML
 BAD_REQUEST = "bad_request"
 URI_TOO_LONG = "uri_too_long"
@@ -61,6 +63,9 @@ CODES = {
     RATE_LIMITED: (429, _("Too many requests; wait for the number of seconds in Retry-After.")),
     QUEUE_FULL: (503, _("The service is busy: too many images are waiting to be recognised; "
                         "try again after the number of seconds in Retry-After.")),
+    OWNER_QUEUE_FULL: (429, _("Too many of your images are waiting to be recognised; "
+                              "try again after the number of seconds in Retry-After.")),
+    STORAGE_QUOTA_EXCEEDED: (413, _("Your stored images take all of your storage quota; delete some first.")),
     BAD_REQUEST: (400, _("The request is malformed, or names a host this server does not answer to.")),
     URI_TOO_LONG: (414, _("The URL is too long.")),
     INTERNAL_ERROR: (500, _("Something went wrong on the server; it has been logged.")),

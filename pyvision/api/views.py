@@ -156,9 +156,12 @@ class RecognitionList(uploads.UploadLimits, APIView):
         params = serializer.validated_data
         upload = image_from(params)
         # One write transaction for a new anonymous session and the upload, not two.
-        with transaction.atomic():
-            recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"],
-                                          **access.owner_fields(request))
+        try:
+            with transaction.atomic():
+                recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"],
+                                              **access.owner_fields(request))
+        except pipeline.OverLimit as refused:
+            raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
         if wait:
             finished.wait_for(recognition.pk, wait)
         recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)

@@ -9,14 +9,18 @@ While one batch runs, the next one gathers: under load the batches grow up to
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .preprocess import preprocess
 from .results import RecognitionResult
 
 if TYPE_CHECKING:  # the caller brings the loaded model; this module needs no onnxruntime
+    from PIL import Image
+
     from .classifier import Classifier
 
 
@@ -44,13 +48,19 @@ class Batcher:
             raise QueueFull() from None
         return future
 
-    def recognize(self, data: bytes, k: int = 5) -> RecognitionResult:
+    def recognize(self, data: bytes, k: int = 5, *,
+                  decoded_to: "Callable[[Image.Image], None] | None" = None) -> RecognitionResult:
         """Like Classifier.recognize: decode and preprocess here, infer in the shared batch.
-        ``inference_ms`` includes the wait for the batch."""
+        ``inference_ms`` includes the wait for the batch. ``decoded_to`` gets the decoded
+        picture while the batch runs (the worker makes its thumbnail from it)."""
         started = time.perf_counter()
-        pixels = self.classifier.prepare(data)
+        picture = self.classifier.load_image(data)
+        pixels = preprocess(picture, self.classifier.input_size)
         decoded = time.perf_counter()
-        predictions = self.classifier.top_k(self.submit(pixels).result(), k)
+        future = self.submit(pixels)
+        if decoded_to is not None:
+            decoded_to(picture)
+        predictions = self.classifier.top_k(future.result(), k)
         return RecognitionResult(predictions, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
 
     def _next_batch(self) -> list[tuple[np.ndarray, Future]]:

@@ -2,6 +2,9 @@
 
 The pixel limit is checked from the header, before any pixel is decoded, so a
 decompression bomb costs a few hundred bytes of reading, not gigabytes of memory.
+Within the limit, the memory a decode takes is reserved from ``memory.decoding``
+before it starts, and a large image is shrunk in its own mode right after loading,
+before any conversion could copy it at full size.
 """
 
 import io
@@ -10,10 +13,11 @@ import warnings
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from . import errors
 from .errors import ImageError
+from .memory import decoding
 
 pillow_heif.register_heif_opener()
 
@@ -25,12 +29,15 @@ DEFAULT_MAX_PIXELS = 50_000_000
 MIN_SIDE = 16
 # JPEG covers multi-picture JPEGs (MPO) too.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")
+# Rows of an image with alpha shrunk at a time: Pillow premultiplies alpha on a copy.
+ALPHA_STRIP_ROWS = 256
 
 
 def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tuple[int, int] | None = None) -> Image.Image:
     """Decode the first frame of an image file.
 
-    ``draft_size`` lets JPEGs decode at a reduced scale no smaller than that size.
+    ``draft_size`` lets the image decode at a reduced scale no smaller than that size:
+    JPEGs while decoding, other formats by an integer factor right after.
     """
     if not data:
         raise ImageError(errors.EMPTY_FILE, "The file is empty.")
@@ -42,11 +49,15 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             _check_size(image.size, max_pixels)
+            full_size = image.size
             if draft_size is not None and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", draft_size)
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            return to_rgb(image)
+            with decoding.reserve(_decoding_bytes(image, full_size, shrunk=draft_size is not None)):
+                image.load()
+                if draft_size is not None:
+                    image = _shrink(image, draft_size)
+                image = ImageOps.exif_transpose(image)
+                return to_rgb(image)
     except UnidentifiedImageError:
         raise ImageError(errors.NOT_AN_IMAGE, "The file is not an image in a supported format "
                          "(JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC/HEIF, AVIF).") from None
@@ -56,6 +67,69 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
             IndexError, KeyError, ZeroDivisionError, struct.error) as exc:
         # Pillow's plugins report broken files through many exception types.
         raise ImageError(errors.CORRUPT_IMAGE, f"The image is truncated or corrupt ({_describe(exc)}).") from None
+
+
+def declared_pixels(file) -> int | None:
+    """How many pixels an image file says it has, read from its header without decoding
+    it; None for a file that is no image this module reads. The file's position is kept."""
+    start = file.tell()
+    try:
+        size = _webp_canvas_size(file.read(30))
+        file.seek(start)
+        if size is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(file, formats=FORMATS) as image:
+                    size = image.size
+        return size[0] * size[1]
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, struct.error):
+        return None
+    finally:
+        file.seek(start)
+
+
+def _decoding_bytes(image: Image.Image, full_size: tuple[int, int], *, shrunk: bool) -> int:
+    """What decoding the opened image will take at most, from its header."""
+    width, height = image.size
+    pixel_bytes = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith("I;16") else 4
+    needed = width * height * pixel_bytes
+    if image.info.get("progressive"):
+        # libjpeg keeps every coefficient of a progressive JPEG, at full size whatever the draft.
+        needed += full_size[0] * full_size[1] * 2 * len(image.getbands())
+    if image.format in ("HEIF", "AVIF"):
+        needed *= 2  # libheif's picture, then Pillow's copy
+    if not shrunk:
+        needed += width * height * 4 * 3  # to_rgb's copies at full size (RGBA, white, composite)
+    return needed
+
+
+def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Shrink by the largest integer factor that keeps each side at least ``size``, as a
+    JPEG's draft does, without ever copying the image at full size."""
+    factor = min(image.width // size[0], image.height // size[1])
+    if factor < 2:
+        return image
+    reduced = (image.width // factor, image.height // factor)
+    # The orientation may live in TIFF tags that a new image does not keep.
+    exif = image.getexif()
+    if image.mode in ("P", "PA"):
+        # Averaging palette indices would mix unrelated colours.
+        small = image.resize(reduced, Image.Resampling.NEAREST)
+    elif image.mode in ("1", "I;16", "I;16B", "I;16L", "I;16N"):
+        small = image.resize(reduced, Image.Resampling.BOX)  # modes Image.reduce does not take
+    elif image.mode in ("RGBA", "LA"):
+        # Pillow premultiplies alpha on a full-size copy: strip by strip, the copy stays small.
+        small = Image.new(image.mode, reduced)
+        rows = ALPHA_STRIP_ROWS // factor * factor or factor
+        for top in range(0, reduced[1] * factor, rows):
+            strip = image.crop((0, top, reduced[0] * factor, min(top + rows, reduced[1] * factor)))
+            small.paste(strip.reduce(factor), (0, top // factor))
+        small.info = dict(image.info)
+    else:
+        small = image.reduce(factor)
+    if exif:
+        small.info["exif"] = exif.tobytes()
+    return small
 
 
 def _describe(exc: Exception) -> str:

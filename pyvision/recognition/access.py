@@ -19,12 +19,19 @@ def owner_fields(request: HttpRequest) -> dict:
     return {"session_key": session_key(request)}
 
 
+def owned_images(owner, session_key: str):
+    """The images of a user (or a user's id), or else of an anonymous session."""
+    if owner is not None:
+        return Image.objects.filter(owner=owner)
+    return Image.objects.filter(owner=None, session_key=session_key)
+
+
 def own_images(request: HttpRequest):
     if request.user.is_authenticated:
-        return Image.objects.filter(owner=request.user)
+        return owned_images(request.user, "")
     if not request.session.session_key:
         return Image.objects.none()
-    return Image.objects.filter(owner=None, session_key=request.session.session_key)
+    return owned_images(None, request.session.session_key)
 
 
 def own_recognitions(request: HttpRequest):

@@ -11,8 +11,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from pyvision.engine.decode import decode
-from pyvision.engine.errors import ImageError
+from PIL import Image as Picture
 
 from .models import Image
 
@@ -21,28 +20,39 @@ log = logging.getLogger(__name__)
 THUMBNAIL_SIDE = 480
 
 
-def thumbnail(image: Image):
-    """The image's thumbnail file, made and stored on first use; None if it cannot be made.
+def save_thumbnail(image: Image, picture: Picture.Image) -> str:
+    """Store a thumbnail for the image, made by the worker from the pixels it decoded to
+    recognise it (the web never decodes an upload); returns its stored name, or "" if
+    the image has one already. ``attach_thumbnail`` then records it.
 
-    The thumbnail is re-encoded from the decoded pixels, so it carries no EXIF (no GPS,
-    no camera serial) whatever the original held.
+    Re-encoded from the decoded pixels, so it carries no EXIF (no GPS, no camera
+    serial) whatever the original held.
     """
     if image.thumbnail:
-        return image.thumbnail
-    try:
-        with image.file.open("rb") as f:
-            pixels = decode(f.read(), max_pixels=settings.MAX_IMAGE_PIXELS, draft_size=(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    except (ImageError, FileNotFoundError):
-        return None
-    pixels.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        return ""
+    small = picture
+    # The worker decodes at about the thumbnail's size already: a photo's picture is used as
+    # it is, and resizing 500 pixels to 480 would cost more than decoding it did.
+    if max(picture.size) > THUMBNAIL_SIDE * 5 // 4:
+        small = picture.copy()
+        small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Picture.Resampling.BILINEAR)
     buffer = io.BytesIO()
-    pixels.save(buffer, "JPEG", quality=82, optimize=True)
-    image.thumbnail.save("thumbnail.jpg", ContentFile(buffer.getvalue()), save=False)
-    # Two requests may race to make it: the file of the one that loses is removed.
-    if not Image.objects.filter(pk=image.pk, thumbnail="").update(thumbnail=image.thumbnail.name):
-        image.thumbnail.storage.delete(image.thumbnail.name)
-        image.refresh_from_db(fields=["thumbnail"])
-    return image.thumbnail
+    small.save(buffer, "JPEG", quality=82)
+    field = Image._meta.get_field("thumbnail")
+    return field.storage.save(field.generate_filename(image, "thumbnail.jpg"), ContentFile(buffer.getvalue()))
+
+
+def attach_thumbnail(image: Image, name: str) -> bool:
+    """Record a saved thumbnail, in the caller's transaction; False if the image got one
+    meanwhile (two recognitions of one image raced): then the caller removes this file."""
+    return bool(Image.objects.filter(pk=image.pk, thumbnail="").update(thumbnail=name))
+
+
+def forget_file(image: Image) -> None:
+    """Delete an image's original from storage, keeping its row (and its recognitions)."""
+    name = image.file.name
+    if name and Image.objects.filter(pk=image.pk, file=name).update(file=""):
+        delete_files([name])
 
 
 def delete_images(images) -> int:
@@ -61,10 +71,10 @@ def delete_stored_files(sender, instance: Image, **kwargs) -> None:
     cascade), its original and thumbnail leave storage too, once that commits: a
     failed delete never leaves a row pointing at a missing file."""
     names = [f.name for f in (instance.file, instance.thumbnail) if f]
-    transaction.on_commit(lambda: _delete_files(names))
+    transaction.on_commit(lambda: delete_files(names))
 
 
-def _delete_files(names: list[str]) -> None:
+def delete_files(names: list[str]) -> None:
     storage = Image._meta.get_field("file").storage
     for name in names:
         try:

@@ -7,6 +7,10 @@ from django.utils import timezone
 from pyvision.synsets.models import Synset
 
 
+# What a file that declares no size (no image at all) counts for in the queue, in pixels.
+UNKNOWN_PIXELS = 1_000_000
+
+
 def stored_name(instance, filename: str) -> str:
     # The user's filename is never used on disk or in storage: it could hold path
     # separators, be 10,000 characters long, or reveal something.
@@ -26,6 +30,8 @@ class Image(models.Model):
     file = models.FileField(upload_to=stored_name, max_length=200)
     original_name = models.CharField(max_length=255, blank=True)
     size = models.PositiveBigIntegerField()
+    # As its header declares, read at upload: what recognising it costs, before it is decoded.
+    pixels = models.PositiveBigIntegerField(null=True, blank=True)
     note = models.TextField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # A small JPEG without EXIF, made once on first request and kept in storage.

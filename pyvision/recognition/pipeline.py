@@ -12,9 +12,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
+from django.db.models import Sum, Value
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import Image, Recognition
+from pyvision.engine.decode import declared_pixels
+
+from . import access
+from .models import UNKNOWN_PIXELS, Image, Recognition
 from .tasks import recognize
 
 log = logging.getLogger(__name__)
@@ -23,18 +30,55 @@ log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 10
 
 
+OWNER_QUEUE_FULL = "owner_queue_full"
+STORAGE_QUOTA_EXCEEDED = "storage_quota_exceeded"
+
+
+class OverLimit(Exception):
+    """The owner may not send this upload now: too much of theirs is queued, or stored."""
+
+    def __init__(self, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.code, self.message, self.retry_after = code, message, retry_after
+
+
 def submit(upload: File, *, owner=None, session_key: str = "", model: str | None = None,
            top_k: int = 5, note: str = "") -> Recognition:
-    """Store an upload and enqueue its recognition once the transaction commits."""
+    """Store an upload and enqueue its recognition once the transaction commits; raises
+    OverLimit, before storing anything, if the owner is over a limit."""
+    pixels = declared_pixels(upload)
+    check_owner_limits(access.owned_images(owner, session_key), upload.size, pixels, anonymous=owner is None)
     with transaction.atomic():
         image = Image(owner=owner, session_key=session_key, original_name=(upload.name or "")[-255:],
-                      size=upload.size, note=note)
+                      size=upload.size, pixels=pixels, note=note)
         image.file.save("upload", upload, save=False)
         image.save()
         recognition = Recognition.objects.create(image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k)
         enqueue(recognition.pk)
     _last_count["added_since"] += 1
     return recognition
+
+
+def check_owner_limits(images, size: int, pixels: int | None, *, anonymous: bool) -> None:
+    """One owner may not fill the queue for everyone, nor the disk."""
+    queued = Recognition.objects.filter(
+        image__in=images, status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING],
+    ).aggregate(pixels=Sum(Coalesce("image__pixels", Value(UNKNOWN_PIXELS))))["pixels"] or 0
+    # Always one at a time at least, however large.
+    if queued and queued + (pixels or UNKNOWN_PIXELS) > settings.OWNER_QUEUE_MEGAPIXELS * 1_000_000:
+        raise OverLimit(OWNER_QUEUE_FULL, _(
+            "You have %(megapixels)d megapixels of photos waiting to be recognised; send more once they are "
+            "done.") % {"megapixels": queued // 1_000_000}, RETRY_AFTER_SECONDS)
+    quota = settings.ANONYMOUS_STORAGE_QUOTA_BYTES if anonymous else settings.STORAGE_QUOTA_BYTES
+    # Files already deleted (uploads that were not images) take no space.
+    stored = images.exclude(file="").aggregate(total=Sum("size"))["total"] or 0
+    if stored + size > quota:
+        message = _("Your photos take %(stored)s of your %(quota)s; delete some first.")
+        if anonymous:
+            message = _("Your photos take %(stored)s of the %(quota)s a visitor may keep; delete some, or "
+                        "create an account for more room.")
+        raise OverLimit(STORAGE_QUOTA_EXCEEDED, message % {
+            "stored": filesizeformat(stored), "quota": filesizeformat(quota)})
 
 
 def enqueue(recognition_id) -> None:

@@ -11,16 +11,18 @@ from datetime import timedelta
 from django.conf import settings
 from botocore.exceptions import ClientError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from pyvision.engine import selfcheck
 from pyvision.engine.batcher import Batcher
 from pyvision.engine.classifier import Classifier, RecognitionResult
+from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 
-from . import finished
-from .models import Prediction, Recognition
+from . import access, files, finished
+from .logs import about_recognition
+from .models import UNKNOWN_PIXELS, Prediction, Recognition
 from .transient import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 FILE_MISSING = "file_missing"
 INTERNAL_ERROR = "internal_error"
 STORAGE_UNAVAILABLE = "storage_unavailable"
+
+# A file that fails with these is no image: it is not kept (its failed recognition is).
+NOT_IMAGES = (errors.NOT_AN_IMAGE, errors.EMPTY_FILE)
 
 _models: dict[str, Batcher] = {}
 _models_lock = threading.Lock()
@@ -67,21 +72,29 @@ def model_checks() -> dict[str, dict]:
 
 
 def run(recognition_id: str) -> None:
-    """Recognise one image. Idempotent: a recognition that is not queued is left alone."""
-    started_at = timezone.now()
-    claimed = Recognition.objects.filter(pk=recognition_id, status=Recognition.Status.QUEUED).update(
-        status=Recognition.Status.RUNNING, started_at=started_at, attempts=F("attempts") + 1
-    )
-    if not claimed:
-        log.info("recognition %s: not queued any more, skipped", recognition_id)
+    """Recognise one queued image: the one whose owner is waiting most, which may not be
+    ``recognition_id`` (see ``claim``). Idempotent: with nothing queued, nothing is done."""
+    claimed_id = claim(recognition_id)
+    if claimed_id is None:
+        log.info("recognition %s: not queued any more, and nothing else is; skipped", recognition_id)
         return
+    if str(claimed_id) != str(recognition_id):
+        log.info("recognition %s: its turn goes to %s, whose owner has less being recognised", recognition_id, claimed_id)
+    with about_recognition(claimed_id):
+        recognise(claimed_id)
+
+
+def recognise(recognition_id) -> None:
+    """Recognise a recognition this worker has claimed, and write its result once."""
     recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
     log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()
-        result = model(recognition.model).recognize(data, recognition.top_k)
-        finish(recognition, result)
+        thumbnail = {}
+        result = model(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: thumbnail.update(
+            name=files.save_thumbnail(recognition.image, picture)))
+        finish(recognition, result, thumbnail.get("name", ""))
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
     except Exception as exc:
@@ -95,6 +108,56 @@ def run(recognition_id: str) -> None:
         else:
             log.exception("recognition %s: unexpected error", recognition_id)
             fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
+
+
+# How often a worker looks again for the fairest recognition when another worker took it first.
+CLAIM_TRIES = 5
+
+
+def claim(recognition_id):
+    """Take a queued recognition: the oldest of the owner with the fewest pixels being
+    recognised right now, so one owner's 40 large images do not hold up everyone else's
+    photo. Returns its id, or None if nothing is queued.
+
+    Every queued recognition was sent as one message, so each message is a turn for
+    whichever is fairest: there are never fewer turns than recognitions queued, and
+    a recognition whose own message ran for another is taken by a later message.
+    """
+    for _ in range(CLAIM_TRIES):
+        waiting = list(Recognition.objects.filter(status=Recognition.Status.QUEUED).values(
+            "image__owner_id", "image__session_key").annotate(oldest=Min("created_at")))
+        if not waiting:
+            return None
+        # With one owner waiting there is no one to be fair to: the message's own recognition.
+        if len(waiting) == 1 and _take(recognition_id):
+            return recognition_id
+        pk = oldest_of(fairest(waiting))
+        if pk is not None and _take(pk):
+            return pk
+    return recognition_id if _take(recognition_id) else None
+
+
+def _take(pk) -> bool:
+    return bool(Recognition.objects.filter(pk=pk, status=Recognition.Status.QUEUED).update(
+        status=Recognition.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1))
+
+
+def fairest(waiting: list[dict]) -> dict:
+    """Of the owners waiting (rows of owner, session and oldest queued), the one with the
+    fewest pixels being recognised, then the one waiting longest."""
+    being_recognised: dict = {}
+    for owner_id, session_key, pixels in Recognition.objects.filter(status=Recognition.Status.RUNNING).values_list(
+            "image__owner_id", "image__session_key", "image__pixels"):
+        key = owner_id or session_key
+        being_recognised[key] = being_recognised.get(key, 0) + (pixels or UNKNOWN_PIXELS)
+    return min(waiting, key=lambda row: (being_recognised.get(row["image__owner_id"] or row["image__session_key"], 0),
+                                         row["oldest"]))
+
+
+def oldest_of(owner: dict):
+    images = access.owned_images(owner["image__owner_id"], owner["image__session_key"])
+    return Recognition.objects.filter(status=Recognition.Status.QUEUED, image__in=images).order_by(
+        "created_at").values_list("pk", flat=True).first()
 
 
 def is_missing_file(exc: Exception) -> bool:
@@ -119,8 +182,10 @@ def release(recognition: Recognition) -> None:
         log.warning("recognition %s: could not be queued again yet", recognition.pk)
 
 
-def finish(recognition: Recognition, result: RecognitionResult) -> None:
+def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str = "") -> None:
+    """Write the result, and the thumbnail made from the same decode, in one transaction."""
     finished_at = timezone.now()
+    attached = False
     with transaction.atomic():
         updated = _current_claim(recognition).update(
             status=Recognition.Status.DONE,
@@ -136,6 +201,9 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
                 Prediction(recognition=recognition, rank=p.rank, synset_id=p.index, score=p.score)
                 for p in result.predictions
             )
+            attached = bool(thumbnail) and files.attach_thumbnail(recognition.image, thumbnail)
+    if thumbnail and not attached:
+        files.delete_files([thumbnail])
     if updated:
         finished.announce(recognition.pk)
         log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
@@ -154,6 +222,8 @@ def fail(recognition: Recognition, code: str, message: str) -> None:
         total_ms=_ms(finished_at - recognition.created_at),
     )
     if updated:
+        if code in NOT_IMAGES:
+            files.forget_file(recognition.image)
         finished.announce(recognition.pk)
     log.info("recognition %s: failed with %s", recognition.pk, code)
 

@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 
 from pyvision.engine.registry import MODELS
 from pyvision.recognition import access, pipeline
-from pyvision.recognition.files import delete_images, thumbnail
+from pyvision.recognition.files import delete_images
 from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.search import matching_indexes
 
@@ -85,14 +85,14 @@ def image_file(request, pk):
 @require_GET
 def image_thumbnail(request, pk):
     image = get_object_or_404(access.own_images(request), pk=pk)
-    return serve(thumbnail(image))
+    return serve(image.thumbnail)
 
 
 @require_GET
 def demo_thumbnail(request, pk):
     """Demo images are public by an admin's choice; only their thumbnail (no EXIF) is served."""
     image = get_object_or_404(Image, pk=pk, is_demo=True)
-    return serve(thumbnail(image), cache="public, max-age=3600")
+    return serve(image.thumbnail, cache="public, max-age=3600")
 
 
 @require_POST

@@ -73,7 +73,12 @@ def accept_upload(request, oversize):
         if busy := too_busy(request):
             errors.append(busy.message)
             break
-        recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
+        try:
+            recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
+        except pipeline.OverLimit as refused:
+            busy = Busy(413 if refused.retry_after is None else 429, refused.message, refused.retry_after)
+            errors.append(refused.message)
+            break
         cards.append(present(recognition))
     status = 200 if cards or not errors else busy.status if busy else 400
     if not request.htmx:
@@ -82,7 +87,7 @@ def accept_upload(request, oversize):
         response = render(request, "web/upload_errors.html", {"errors": errors}, status=status)
     else:
         response = render(request, "web/upload_result.html", {"cards": cards, "errors": errors}, status=status)
-    if busy:
+    if busy and busy.retry_after is not None:
         response["Retry-After"] = str(busy.retry_after)
     return response
 

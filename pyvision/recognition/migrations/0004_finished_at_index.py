@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recognition', '0002_thumbnail_and_demo'),
+        ('recognition', '0003_image_pixels'),
     ]
 
     operations = [
