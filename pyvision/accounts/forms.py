@@ -1,7 +1,10 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
+
+from . import limits
 
 
 def check_email_is_free(email: str, user=None) -> str:
@@ -11,6 +14,26 @@ def check_email_is_free(email: str, user=None) -> str:
     if others.exists():
         raise forms.ValidationError(_("An account with this email address already exists."))
     return email
+
+
+class ThrottledLogin:
+    """Counts each failed login against its account and its address; once either has
+    failed too often, accounts.middleware.login_limits refuses further attempts."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            limits.count(self.request, limits.login_counters(self.request, self.cleaned_data.get("username") or ""))
+            raise
+
+
+class LoginForm(ThrottledLogin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(ThrottledLogin, AdminAuthenticationForm):
+    pass
 
 
 class RegistrationForm(UserCreationForm):

@@ -9,7 +9,10 @@ from django.utils.translation import gettext as _
 
 from pyvision.recognition.models import Image
 
-from .forms import DeleteAccountForm, EmailForm, RegistrationForm
+from . import limits
+from .forms import DeleteAccountForm, EmailForm, LoginForm, RegistrationForm
+
+TOO_MANY = 429
 
 
 def adopt_anonymous_images(session_key: str | None, user) -> None:
@@ -23,6 +26,7 @@ def adopt_anonymous_images(session_key: str | None, user) -> None:
 
 class LoginView(auth.LoginView):
     template_name = "accounts/login.html"
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         anonymous_key = self.request.session.session_key
@@ -34,7 +38,14 @@ class LoginView(auth.LoginView):
 def register(request):
     if request.user.is_authenticated:
         return redirect("my-images")
+    if request.method == "POST" and (wait := limits.seconds_left(request, limits.register_counters(request))):
+        # Refused before the form is checked: its password checks and hash cost.
+        form = RegistrationForm(initial={"username": request.POST.get("username"), "email": request.POST.get("email")})
+        refused = _("Too many accounts were registered from your network.") + " " + limits.try_again_in(wait)
+        return render(request, "accounts/register.html", {"form": form, "refused": refused}, status=TOO_MANY)
     form = RegistrationForm(request.POST or None)
+    if request.method == "POST":
+        limits.count(request, limits.register_counters(request))
     if request.method == "POST" and form.is_valid():
         anonymous_key = request.session.session_key
         with transaction.atomic():
@@ -44,6 +55,20 @@ def register(request):
         messages.success(request, _("Welcome, %(name)s. Your photos are private to you.") % {"name": user.username})
         return redirect("my-images")
     return render(request, "accounts/register.html", {"form": form})
+
+
+class PasswordResetView(auth.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        counters = limits.reset_counters(self.request, form.cleaned_data["email"])
+        if wait := limits.seconds_left(self.request, counters):
+            form.add_error(None, _("Too many reset mails were asked for.") + " " + limits.try_again_in(wait))
+            return self.render_to_response(self.get_context_data(form=form), status=TOO_MANY)
+        limits.count(self.request, counters)
+        return super().form_valid(form)
 
 
 @login_required
