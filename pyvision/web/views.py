@@ -31,6 +31,11 @@ QUEUE_FULL = gettext_lazy("The service is busy: too many photos are waiting to b
 
 @require_GET
 def home(request):
+    can_upload = request.user.is_authenticated or settings.ALLOW_ANONYMOUS
+    if can_upload and not request.user.is_authenticated:
+        # The page's script sends each photo in a request of its own, all at once: they
+        # must find the browser's session already there, or each would start its own.
+        access.session_key(request)
     recent = access.own_recognitions(request).select_related("image").with_predictions()[:RECENT_ON_HOME]
     demo = Image.objects.filter(is_demo=True).prefetch_related(Prefetch(
         "recognitions", to_attr="done",
@@ -40,7 +45,7 @@ def home(request):
         "demo": [present(image.done[0]) for image in demo if image.done],
         "models": models(),
         "default_model": settings.DEFAULT_MODEL,
-        "can_upload": request.user.is_authenticated or settings.ALLOW_ANONYMOUS,
+        "can_upload": can_upload,
     })
 
 
