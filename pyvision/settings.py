@@ -321,7 +321,7 @@ REST_FRAMEWORK = {
         # The token scheme first: an unauthenticated request is answered 401 with
         # `WWW-Authenticate: Token`, not 403.
         "pyvision.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "pyvision.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

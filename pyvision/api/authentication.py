@@ -1,7 +1,9 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import authentication
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -24,3 +26,16 @@ class ApiTokenAuthentication(TokenAuthentication):
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
+
+
+class SessionAuthentication(authentication.SessionAuthentication):
+    """The browser's session, signed in or not. DRF checks CSRF only for a signed-in
+    user, but an anonymous session owns photos too: any request that carries the session
+    cookie must carry the CSRF token, or another site's page could plant or delete photos
+    in a visitor's session. Token and cookie-less clients are not concerned."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is None and settings.SESSION_COOKIE_NAME in request._request.COOKIES:
+            self.enforce_csrf(request)
+        return found
