@@ -47,27 +47,45 @@ class RegistrationForm(UserCreationForm):
         return check_email_is_free(self.cleaned_data["email"])
 
 
+def password_field():
+    return forms.CharField(label=_("Your password"), strip=False,
+                           widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+def check_password(user, password: str) -> str:
+    if not user.check_password(password):
+        raise forms.ValidationError(_("The password is not right."))
+    return password
+
+
 class EmailForm(forms.ModelForm):
+    """A new email address takes the password too: whoever holds a signed-in browser
+    for a moment must not be able to take the account through a reset mail."""
+
     email = forms.EmailField(label=_("Email"), help_text=_("Only used to reset your password."))
+    password = password_field()
 
     class Meta:
         model = get_user_model()
         fields = ("email",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.old_email = self.instance.email
+
     def clean_email(self):
         return check_email_is_free(self.cleaned_data["email"], self.instance)
 
+    def clean_password(self):
+        return check_password(self.instance, self.cleaned_data["password"])
+
 
 class DeleteAccountForm(forms.Form):
-    password = forms.CharField(label=_("Your password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = password_field()
 
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
 
     def clean_password(self):
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError(_("The password is not right."))
-        return password
+        return check_password(self.user, self.cleaned_data["password"])

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth
 from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -76,6 +77,8 @@ def profile(request):
     form = EmailForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        if form.old_email and form.old_email.lower() != form.cleaned_data["email"].lower():
+            tell_the_old_address(request, form.old_email, form.cleaned_data["email"])
         messages.success(request, _("Your email address has been changed."))
         return redirect("profile")
     try:
@@ -87,6 +90,15 @@ def profile(request):
         "image_count": request.user.images.count(),
         "tokens_url": tokens_url,
     })
+
+
+def tell_the_old_address(request, old: str, new: str) -> None:
+    """The owner hears of a change they did not make at the address they still read."""
+    send_mail(_("Your pyvision email address was changed"), _(
+        "The email address of your pyvision account %(username)s at %(site)s was changed to %(new)s. "
+        "If you did not make this change, someone else knows your password: tell the site's administrator."
+    ) % {"username": request.user.username, "new": new, "site": request.build_absolute_uri("/")},
+        None, [old])
 
 
 @login_required
