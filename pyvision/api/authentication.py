@@ -18,6 +18,14 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     keyword = "Token"
 
+    def authenticate(self, request):
+        # A key sent the way other services take it must not pass silently as anonymous.
+        if request.META.get("HTTP_AUTHORIZATION", "").split(" ")[0].lower() == "bearer":
+            raise AuthenticationFailed(_("Send the key as “Authorization: Token <key>”, not Bearer."))
+        if "token" in request.query_params:
+            raise AuthenticationFailed(_("A key in the URL is refused (URLs end up in logs): send it as “Authorization: Token <key>”."))
+        return super().authenticate(request)
+
     def authenticate_credentials(self, key):
         token = ApiToken.objects.select_related("user").filter(key_digest=digest(key)).first()
         if token is None or not token.user.is_active:
