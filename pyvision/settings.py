@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before the rest: a refused login costs as little as possible.
+    "pyvision.accounts.middleware.login_limits",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -309,6 +311,29 @@ SECURE_REFERRER_POLICY = "same-origin"
 # is served under its plain name instead of failing the page.
 WHITENOISE_MANIFEST_STRICT = False
 
+# Every limit (the API's and the site's upload rates, logins, registrations, reset mails)
+# counts in this cache, so all web processes see the same counts: a folder in the data
+# folder by default (the processes of one host), Redis across hosts.
+CACHE_URL = os.environ.get("PYVISION_CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ValueError(f"PYVISION_CACHE_URL must be a redis:// or rediss:// URL, not {CACHE_URL!r}")
+else:
+    # Past MAX_ENTRIES the folder drops a third of its counters at random: high enough
+    # that only a flood from thousands of addresses reaches it.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": DATA_DIR / "cache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
+# Accounts: failed logins per account and per client address (site and admin),
+# registrations and password-reset mails per address, reset mails per email address;
+# "N/Mu" with u one of s, m, h, d: "10/15m" is 10 per 15 minutes. Past a limit the
+# answer is 429 with a message, before any password is hashed.
+RATE_LOGIN_ACCOUNT = os.environ.get("PYVISION_RATE_LOGIN_ACCOUNT", "10/15m")
+RATE_LOGIN_ADDRESS = os.environ.get("PYVISION_RATE_LOGIN_ADDRESS", "30/15m")
+RATE_REGISTER = os.environ.get("PYVISION_RATE_REGISTER", "5/h")
+RATE_RESET_ADDRESS = os.environ.get("PYVISION_RATE_RESET_ADDRESS", "10/h")
+RATE_RESET_EMAIL = os.environ.get("PYVISION_RATE_RESET_EMAIL", "3/h")
+
 # REST API. Rate limits count recognitions created, per user (API token or session)
 # and per client IP address for anonymous use; "N/sec", "N/min", "N/hour" or "N/day".
 # The defaults let a person send a batch of 50 photos within a minute.
@@ -319,7 +344,7 @@ REST_FRAMEWORK = {
         # The token scheme first: an unauthenticated request is answered 401 with
         # `WWW-Authenticate: Token`, not 403.
         "pyvision.api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "pyvision.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -32,6 +32,7 @@ class DistributedService(LiveService):
         self.process = subprocess.Popen([sys.executable, "-m", "pyvision", "web"], env=self.process_env("web"),
                                         cwd=self.data_dir, stdout=self.log, stderr=subprocess.STDOUT)
         self.workers = {}
+        self.webs: list[subprocess.Popen] = []
         try:
             for index in range(workers):
                 self.start_worker(f"worker-{index}")
@@ -42,6 +43,26 @@ class DistributedService(LiveService):
             self.stop()
             raise
         self.http.get(self.url + "/")  # the CSRF cookie, as a browser gets it
+
+    def start_web(self, name: str) -> str:
+        """Another web host in a folder of its own, on the same servers; its URL."""
+        port = free_port()
+        env = {**self.process_env(name), "PORT": str(port)}
+        subprocess.run([sys.executable, "-m", "pyvision", "setup"], env=env, cwd=self.folder(name), check=True,
+                       capture_output=True)
+        log = open(self.root / f"{name}.log", "ab")
+        self.webs.append(subprocess.Popen([sys.executable, "-m", "pyvision", "web"], env=env, cwd=self.folder(name),
+                                          stdout=log, stderr=subprocess.STDOUT))
+        log.close()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(url + "/healthz", timeout=2).status_code == 200:
+                    return url
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
+                assert time.monotonic() < deadline, f"{name} did not serve; see {self.root / name}.log"
+            time.sleep(0.2)
 
     def folder(self, name: str) -> Path:
         path = self.root / name
@@ -77,8 +98,10 @@ class DistributedService(LiveService):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         self.process.send_signal(signal.SIGTERM)
+        for process in self.webs:
+            process.send_signal(signal.SIGTERM)
         try:
-            for process in self.workers.values():
+            for process in [*self.workers.values(), *self.webs]:
                 process.wait(30)
             return self.process.wait(30)
         finally:

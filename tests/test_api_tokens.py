@@ -52,7 +52,7 @@ def test_a_revoked_key_stops_working(signed_in, dave):
     key = create(signed_in)
     token = ApiToken.objects.get(user=dave)
     response = signed_in.post(f"/account/tokens/{token.pk}/revoke", follow=True)
-    assert "revoked" in response.content.decode()
+    assert response.content.decode().count("is revoked") == 1
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/recognitions").status_code == 401
@@ -74,3 +74,17 @@ def test_a_name_is_required_and_csrf_is_checked(dave):
     response = client.post(PAGE, {"name": "   ", "csrfmiddlewaretoken": csrf})
     assert response.status_code == 400 and 'role="alert"' in response.content.decode()
     assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("how", ["bearer", "query"])
+def test_a_key_sent_as_bearer_or_in_the_url_is_refused_with_a_reason(signed_in, how):
+    key = create(signed_in)
+    api = APIClient()
+    if how == "bearer":
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        response = api.get("/api/v1/recognitions")
+    else:
+        response = api.get(f"/api/v1/recognitions?token={key}")
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "authentication_failed" and "Authorization: Token <key>" in error["message"]

@@ -193,3 +193,26 @@ def test_with_the_image_store_down_uploads_get_503_and_the_service_recovers(post
     assert service.query("SELECT COUNT(*) FROM recognition_recognition")[0][0] == 0  # nothing half-saved
     recognition_id = service.upload("coffee.png", photo("coffee.png"))
     assert service.wait_finished([recognition_id])[recognition_id] == "done"
+
+
+def test_two_web_hosts_count_every_limit_together_in_redis(request, tmp_path, redis, photo):
+    """Logins and anonymous uploads from one address, alternating between two web hosts
+    that share only the servers: each limit holds for the two together."""
+    service = start(request, tmp_path, "postgres", "redis",
+                    PYVISION_CACHE_URL=redis.url.rsplit("/", 1)[0] + "/1", PYVISION_RATE_ANON="6/min")
+    other = service.start_web("web-2")
+    service.create_token("ada")
+    hosts = [service.url, other] * 8
+    logins = [log_in(url, "wrong guess") for url in hosts[:10]]
+    assert logins == [200] * 10  # five wrong passwords on each host
+    assert {log_in(url, "a long and unusual passphrase 42") for url in hosts[:2]} == {429}
+    uploads = [requests.post(url + "/api/v1/recognitions", files={"image": ("c.png", photo("chelsea.png"))},
+                             timeout=30).status_code for url in hosts[:8]]
+    assert uploads == [202] * 6 + [429] * 2
+
+
+def log_in(url: str, password: str) -> int:
+    browser = requests.Session()
+    browser.get(url + "/account/login/", timeout=30)
+    return browser.post(url + "/account/login/", timeout=30, allow_redirects=False, data={
+        "username": "ada", "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}).status_code

@@ -13,10 +13,7 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("password/", auth.PasswordChangeView.as_view(
         template_name="accounts/password_change.html", success_url=reverse_lazy("profile")), name="password_change"),
-    path("password/reset/", auth.PasswordResetView.as_view(
-        template_name="accounts/password_reset.html",
-        email_template_name="accounts/password_reset_email.txt",
-        subject_template_name="accounts/password_reset_subject.txt"), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth.PasswordResetDoneView.as_view(
         template_name="accounts/password_reset_sent.html"), name="password_reset_done"),
     path("password/reset/<uidb64>/<token>/", auth.PasswordResetConfirmView.as_view(

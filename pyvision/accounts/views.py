@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth
 from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -9,7 +10,10 @@ from django.utils.translation import gettext as _
 
 from pyvision.recognition.models import Image
 
-from .forms import DeleteAccountForm, EmailForm, RegistrationForm
+from . import limits
+from .forms import DeleteAccountForm, EmailForm, LoginForm, RegistrationForm
+
+TOO_MANY = 429
 
 
 def adopt_anonymous_images(session_key: str | None, user) -> None:
@@ -23,6 +27,7 @@ def adopt_anonymous_images(session_key: str | None, user) -> None:
 
 class LoginView(auth.LoginView):
     template_name = "accounts/login.html"
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         anonymous_key = self.request.session.session_key
@@ -34,7 +39,14 @@ class LoginView(auth.LoginView):
 def register(request):
     if request.user.is_authenticated:
         return redirect("my-images")
+    if request.method == "POST" and (wait := limits.seconds_left(request, limits.register_counters(request))):
+        # Refused before the form is checked: its password checks and hash cost.
+        form = RegistrationForm(initial={"username": request.POST.get("username"), "email": request.POST.get("email")})
+        refused = _("Too many accounts were registered from your network.") + " " + limits.try_again_in(wait)
+        return render(request, "accounts/register.html", {"form": form, "refused": refused}, status=TOO_MANY)
     form = RegistrationForm(request.POST or None)
+    if request.method == "POST":
+        limits.count(request, limits.register_counters(request))
     if request.method == "POST" and form.is_valid():
         anonymous_key = request.session.session_key
         with transaction.atomic():
@@ -46,11 +58,27 @@ def register(request):
     return render(request, "accounts/register.html", {"form": form})
 
 
+class PasswordResetView(auth.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        counters = limits.reset_counters(self.request, form.cleaned_data["email"])
+        if wait := limits.seconds_left(self.request, counters):
+            form.add_error(None, _("Too many reset mails were asked for.") + " " + limits.try_again_in(wait))
+            return self.render_to_response(self.get_context_data(form=form), status=TOO_MANY)
+        limits.count(self.request, counters)
+        return super().form_valid(form)
+
+
 @login_required
 def profile(request):
     form = EmailForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        if form.old_email and form.old_email.lower() != form.cleaned_data["email"].lower():
+            tell_the_old_address(request, form.old_email, form.cleaned_data["email"])
         messages.success(request, _("Your email address has been changed."))
         return redirect("profile")
     try:
@@ -62,6 +90,15 @@ def profile(request):
         "image_count": request.user.images.count(),
         "tokens_url": tokens_url,
     })
+
+
+def tell_the_old_address(request, old: str, new: str) -> None:
+    """The owner hears of a change they did not make at the address they still read."""
+    send_mail(_("Your pyvision email address was changed"), _(
+        "The email address of your pyvision account %(username)s at %(site)s was changed to %(new)s. "
+        "If you did not make this change, someone else knows your password: tell the site's administrator."
+    ) % {"username": request.user.username, "new": new, "site": request.build_absolute_uri("/")},
+        None, [old])
 
 
 @login_required

@@ -33,3 +33,11 @@ class ApiToken(models.Model):
         key = secrets.token_urlsafe(30)
         token = cls.objects.create(user=user, name=name, key_digest=digest(key), prefix=key[:8])
         return token, key
+
+
+def revoke_on_new_password(sender, instance, **kwargs) -> None:
+    """A new password (changed, reset, or set by an admin) ends the account's API tokens:
+    whoever knew the old one may have made them. Django marks a password set since the
+    last save with `_password`; a hash upgraded at login is not a new password."""
+    if instance.pk is not None and getattr(instance, "_password", None) is not None:
+        ApiToken.objects.filter(user_id=instance.pk).delete()

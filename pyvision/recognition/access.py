@@ -1,12 +1,15 @@
 """Who may see what: every image belongs to a user or to one anonymous session."""
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from .models import Image, Recognition
 
 
 def session_key(request: HttpRequest) -> str:
-    """The browser session's key, creating the session if there is none yet."""
+    """The browser session's key, creating the session if there is none yet. It lasts
+    as long as the photos sent in it are kept (from now), then the purge deletes it."""
+    request.session.set_expiry(settings.ANONYMOUS_RETENTION_HOURS * 3600)
     if not request.session.session_key:
         request.session.save()
     return request.session.session_key

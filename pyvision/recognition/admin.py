@@ -17,13 +17,19 @@ class RecognitionInline(admin.TabularInline):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ("original_name", "owner", "session_key", "size", "created_at", "is_demo")
+    # An anonymous session's key would let whoever reads it take over that session:
+    # shown as a yes/no, never in full.
+    list_display = ("original_name", "owner", "anonymous", "size", "created_at", "is_demo")
     list_editable = ("is_demo",)
     list_filter = ("is_demo", "created_at")
     search_fields = ("original_name", "owner__username", "note")
-    readonly_fields = ("id", "owner", "session_key", "file", "thumbnail", "original_name", "size", "created_at")
-    fields = ("id", "owner", "session_key", "original_name", "size", "created_at", "note", "is_demo", "file", "thumbnail")
+    readonly_fields = ("id", "owner", "anonymous", "file", "thumbnail", "original_name", "size", "created_at")
+    fields = ("id", "owner", "anonymous", "original_name", "size", "created_at", "note", "is_demo", "file", "thumbnail")
     inlines = [RecognitionInline]
+
+    @admin.display(boolean=True, description=_("anonymous"))
+    def anonymous(self, image):
+        return bool(image.session_key)
 
 
 class PredictionInline(admin.TabularInline):

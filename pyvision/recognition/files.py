@@ -3,6 +3,7 @@
 import io
 import logging
 from datetime import timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -84,11 +85,14 @@ def delete_files(names: list[str]) -> None:
 
 
 def purge_anonymous(older_than: timedelta | None = None) -> int:
-    """Delete what anonymous sessions uploaded longer ago than the retention time."""
+    """Delete what anonymous sessions uploaded longer ago than the retention time, and
+    the expired sessions."""
     if older_than is None:
         older_than = timedelta(hours=settings.ANONYMOUS_RETENTION_HOURS)
     expired = Image.objects.filter(owner=None, created_at__lt=timezone.now() - older_than)
     deleted = delete_images(expired)
+    # The sessions that held them too, and those of clients that never came back.
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     if deleted:
         log.info("purged %d anonymous images older than %s", deleted, older_than)
     return deleted

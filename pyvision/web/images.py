@@ -19,7 +19,7 @@ from pyvision.recognition.models import Image, Prediction, Recognition
 from pyvision.synsets.search import matching_indexes
 
 from .presenting import language, models, present
-from .views import MAX_NOTE_LENGTH, too_busy
+from .views import MAX_NOTE_LENGTH, note_problem, too_busy
 
 
 def top_classes():
@@ -99,9 +99,8 @@ def demo_thumbnail(request, pk):
 def image_note(request, pk):
     image = get_object_or_404(access.own_images(request), pk=pk)
     note = request.POST.get("note", "").strip()
-    if len(note) > MAX_NOTE_LENGTH:
-        return HttpResponse(_("The note has %(length)d characters; the limit is %(limit)d.")
-                            % {"length": len(note), "limit": MAX_NOTE_LENGTH}, status=400)
+    if problem := note_problem(note):
+        return HttpResponse(problem, status=400)
     image.note = note
     image.save(update_fields=["note"])
     if request.htmx:

@@ -26,6 +26,24 @@ def language() -> str:
     return get_language() or "en"
 
 
+# An unfinished card asks for itself again, sooner at first, then less often: after
+# POLL_FIRST_MS, each wait POLL_GROWTH times the last, up to POLL_LONGEST_MS, and
+# after MAX_POLLS it stops and says to reload (about a minute and a half in all).
+POLL_FIRST_MS = 300
+POLL_GROWTH = 1.5
+POLL_LONGEST_MS = 5000
+MAX_POLLS = 20
+
+
+def polling(card: dict, poll: int = 0) -> dict:
+    """The card with when it asks for itself again: `next_poll` (None once it gives up)
+    and `poll_delay_ms`."""
+    if poll >= MAX_POLLS:
+        return {**card, "next_poll": None}
+    delay = min(POLL_LONGEST_MS, round(POLL_FIRST_MS * POLL_GROWTH ** poll))
+    return {**card, "next_poll": poll + 1, "poll_delay_ms": delay}
+
+
 def present(recognition):
     """A recognition with its predictions' names in the page's language and in English."""
     predictions = []
@@ -42,4 +60,5 @@ def present(recognition):
     if predictions:
         top = recognition.predictions.all()[0].synset
         hierarchy = [step["name"].replace("_", " ") for step in top.hierarchy[-HIERARCHY_DEPTH:]]
-    return {"recognition": recognition, "image": recognition.image, "predictions": predictions, "hierarchy": hierarchy}
+    return polling({"recognition": recognition, "image": recognition.image, "predictions": predictions,
+                    "hierarchy": hierarchy})

@@ -20,7 +20,7 @@ from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
 from pyvision.synsets.search import matching_indexes
 
-from .presenting import language, models, present
+from .presenting import language, models, polling, present
 from .uploads import SkipOversizeFiles
 
 MAX_NOTE_LENGTH = Image._meta.get_field("note").max_length
@@ -31,6 +31,11 @@ QUEUE_FULL = gettext_lazy("The service is busy: too many photos are waiting to b
 
 @require_GET
 def home(request):
+    can_upload = request.user.is_authenticated or settings.ALLOW_ANONYMOUS
+    if can_upload and not request.user.is_authenticated and not request.session.session_key:
+        # The page's script sends each photo in a request of its own, all at once: they
+        # must find the browser's session already there, or each would start its own.
+        access.session_key(request)
     recent = access.own_recognitions(request).select_related("image").with_predictions()[:RECENT_ON_HOME]
     demo = Image.objects.filter(is_demo=True).prefetch_related(Prefetch(
         "recognitions", to_attr="done",
@@ -40,7 +45,7 @@ def home(request):
         "demo": [present(image.done[0]) for image in demo if image.done],
         "models": models(),
         "default_model": settings.DEFAULT_MODEL,
-        "can_upload": request.user.is_authenticated or settings.ALLOW_ANONYMOUS,
+        "can_upload": can_upload,
     })
 
 
@@ -92,12 +97,20 @@ def accept_upload(request, oversize):
     return response
 
 
-def form_problem(model: str, note: str, sent) -> str | None:
-    if model not in MODELS:
-        return _("Unknown model %(model)s.") % {"model": model[:40]}
+def note_problem(note: str) -> str | None:
     if len(note) > MAX_NOTE_LENGTH:
         return _("The note has %(length)d characters; the limit is %(limit)d.") % {
             "length": len(note), "limit": MAX_NOTE_LENGTH}
+    if "\x00" in note:  # PostgreSQL refuses it in text; no note needs it
+        return _("The note contains a NUL character, which notes may not hold.")
+    return None
+
+
+def form_problem(model: str, note: str, sent) -> str | None:
+    if model not in MODELS:
+        return _("Unknown model %(model)s.") % {"model": model[:40]}
+    if problem := note_problem(note):
+        return problem
     if not sent:
         return _("Choose at least one photo to upload.")
     return None
@@ -127,7 +140,8 @@ def recognition(request, pk):
 @require_GET
 def recognition_card(request, pk):
     found = get_object_or_404(access.own_recognitions(request).select_related("image").with_predictions(), pk=pk)
-    return render(request, "web/card.html", {"card": present(found)})
+    poll = request.GET.get("poll", "")
+    return render(request, "web/card.html", {"card": polling(present(found), int(poll) if poll.isdigit() else 0)})
 
 
 @require_GET

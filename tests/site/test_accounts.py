@@ -92,9 +92,9 @@ def test_the_profile_shows_the_account(make_user, upload):
 def test_the_email_address_can_be_changed_to_a_free_one(make_user):
     user, client = make_user("ada")
     make_user("bob")
-    taken = client.post("/account/profile/", {"email": "Bob@example.org"})
+    taken = client.post("/account/profile/", {"email": "Bob@example.org", "password": PASSWORD})
     assert taken.status_code == 200 and "already exists" in taken.content.decode()
-    assert client.post("/account/profile/", {"email": "ada@example.net"}).status_code == 302
+    assert client.post("/account/profile/", {"email": "ada@example.net", "password": PASSWORD}).status_code == 302
     user.refresh_from_db()
     assert user.email == "ada@example.net"
 

@@ -81,3 +81,28 @@ def test_anonymous_uploads_are_purged_with_their_files_after_the_retention_time(
     assert not Recognition.objects.filter(pk=old.pk).exists()
     assert Image.objects.filter(pk__in=[recent.image_id, owned.image_id]).count() == 2
     assert browser.get(f"/images/{old.image_id}/").status_code == 404
+
+
+def test_the_admin_never_shows_an_anonymous_session_key(db, upload):
+    browser = Client()
+    recognition = upload(browser, recognise=False)
+    key = browser.cookies["sessionid"].value
+    client = admin_client(db)
+    for page in ("/admin/recognition/image/", f"/admin/recognition/image/{recognition.image_id}/change/"):
+        response = client.get(page)
+        assert response.status_code == 200 and key not in response.content.decode()
+
+
+def test_an_anonymous_session_lasts_as_long_as_its_photos_then_the_purge_deletes_it(db, settings):
+    from django.contrib.sessions.models import Session
+    from rest_framework.test import APIClient
+
+    from tests.test_api import small_png, upload as api_upload
+
+    settings.ANONYMOUS_RETENTION_HOURS = 24
+    assert api_upload(APIClient(), small_png()).status_code == 202  # a client that keeps no cookie
+    session = Session.objects.get()
+    assert session.expire_date <= timezone.now() + timedelta(hours=24, minutes=1)
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    call_command("purge_anonymous")
+    assert not Session.objects.exists()

@@ -82,3 +82,24 @@ def test_register_upload_see_results_switch_to_chinese_and_delete(service, brows
     expect(page).to_have_url(re.compile(r"/images/$"))
     expect(page.locator(".tile")).to_have_count(2)
     expect(page.locator(".grid")).not_to_contain_text("意大利浓咖啡")
+
+
+DROP_MANY = """([names, data]) => {
+  const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  for (const name of names) transfer.items.add(new File([bytes], name, {type: "image/jpeg"}));
+  const zone = document.querySelector("[data-drop-zone]");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  }
+}"""
+
+
+def test_a_new_visitor_who_drops_ten_photos_at_once_keeps_all_ten(service, browser, photo):
+    page = browser.new_context(viewport=DESKTOP, locale="en-US").new_page()
+    page.goto(service.url + "/")
+    names = [f"photo{n}.jpg" for n in range(10)]
+    page.evaluate(DROP_MANY, [names, base64.b64encode(photo("rocket.jpg")).decode()])
+    expect(page.locator("#results .card")).to_have_count(10, timeout=60_000)
+    page.goto(service.url + "/images/")
+    expect(page.locator(".tile")).to_have_count(10)

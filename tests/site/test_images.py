@@ -201,3 +201,17 @@ def test_without_anonymous_use_uploads_need_an_account(db, photo, settings):
     response = client.post("/upload", {"image": SimpleUploadedFile("c.png", photo("coffee.png"))})
     assert response.status_code == 302 and response["Location"].startswith("/account/login/")
     assert not StoredImage.objects.exists()
+
+
+def test_a_note_with_a_nul_character_is_refused_with_a_reason(make_user, upload, photo):
+    _, client = make_user()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post("/upload", {"image": SimpleUploadedFile("c.png", photo("coffee.png")), "note": "a\x00b"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 400 and "NUL character" in response.content.decode()
+    assert not StoredImage.objects.exists()
+    recognition = upload(client, recognise=False)
+    response = client.post(f"/images/{recognition.image_id}/note", {"note": "a\x00b"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400 and "NUL character" in response.content.decode()
+    assert StoredImage.objects.get(pk=recognition.image_id).note == ""
