@@ -88,6 +88,9 @@ def recognise(recognition_id) -> None:
     """Recognise a recognition this worker has claimed, and write its result once."""
     recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
     log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
+    if not recognition.image.file:
+        fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
+        return
     try:
         with recognition.image.file.open("rb") as f:
             data = f.read()

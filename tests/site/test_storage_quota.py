@@ -37,6 +37,12 @@ def test_random_bytes_from_an_anonymous_browser_are_not_kept(db, media, photo):
     first = failed.first()
     assert browser.get(f"/images/{first.image_id}/file").status_code == 404
     assert "not an image" in browser.get(f"/images/{first.image_id}/").content.decode()
+    # Sent again (with the other model), it fails clearly, not as an internal error.
+    browser.post(f"/images/{first.image_id}/rerun", {"model": "lite2"})
+    again = Recognition.objects.get(image_id=first.image_id, model="lite2")
+    worker.run(str(again.pk))
+    again.refresh_from_db()
+    assert (again.status, again.error_code) == ("failed", "file_missing")
 
 
 def test_a_user_over_the_quota_gets_413_and_keeps_what_was_stored(settings, make_user, photo):
