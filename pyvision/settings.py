@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pyvision.api",
     "pyvision.ops",
+    "pyvision.meaning",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,8 @@ RECOGNITION_MAX_ATTEMPTS = int(os.environ.get("PYVISION_MAX_ATTEMPTS", "3"))
 QUEUE_LIMIT = int(os.environ.get("PYVISION_QUEUE_LIMIT", "1000"))
 # /readyz says "degraded" when the oldest queued recognition has waited longer than this.
 QUEUE_DELAY_WARNING_SECONDS = int(os.environ.get("PYVISION_QUEUE_DELAY_WARNING", "60"))
+# Hedged answers: the most specific class or ancestor the model is at least this sure of.
+HEDGE_CONFIDENCE = float(os.environ.get("PYVISION_HEDGE_CONFIDENCE", "0.95"))
 
 # Stateless classification (POST /api/v1/classify) runs in the web process: each web
 # process loads the models it is asked for once, and its concurrent requests share

@@ -50,8 +50,9 @@ class Batcher:
         started = time.perf_counter()
         pixels = self.classifier.prepare(data)
         decoded = time.perf_counter()
-        predictions = self.classifier.top_k(self.submit(pixels).result(), k)
-        return RecognitionResult(predictions, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
+        probabilities = self.submit(pixels).result()
+        return RecognitionResult(self.classifier.top_k(probabilities, k), (decoded - started) * 1000,
+                                 (time.perf_counter() - decoded) * 1000, probabilities)
 
     def _next_batch(self) -> list[tuple[np.ndarray, Future]]:
         batch = [self._waiting.get()]

@@ -21,6 +21,7 @@ from pyvision.engine.errors import ImageError
 
 from . import finished
 from .models import Prediction, Recognition
+from .signals import recognition_done
 from .transient import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ def finish(recognition: Recognition, result: RecognitionResult) -> None:
                 Prediction(recognition=recognition, rank=p.rank, synset_id=p.index, score=p.score)
                 for p in result.predictions
             )
+            recognition_done.send(Recognition, recognition=recognition, result=result)
     if updated:
         finished.announce(recognition.pk)
         log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
