@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "pyvision.api",
     "pyvision.ops",
     "pyvision.meaning",
+    "pyvision.similar",
 ]
 
 MIDDLEWARE = [

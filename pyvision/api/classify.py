@@ -152,7 +152,7 @@ class Classify(uploads.UploadLimits, APIView):
                 rows.append(None)
                 continue
             future, decode_ms, queued = outcome
-            probabilities = future.result(timeout=RESULT_TIMEOUT_SECONDS)
+            probabilities, _ = future.result(timeout=RESULT_TIMEOUT_SECONDS)
             top.append(model.classifier.top_k(probabilities, params["top_k"]))
             rows.append(probabilities)
             results.append({"predictions": None, "hedged": None, "error": None, "timings": {

@@ -20,3 +20,5 @@ class RecognitionResult:
     inference_ms: float
     # The (1000,) softmax the predictions were taken from, for what is derived from all of it.
     probabilities: Any = field(default=None, repr=False, compare=False)
+    # The photo's embedding (unit length), for similar photos; None for a model without one.
+    embedding: Any = field(default=None, repr=False, compare=False)
