@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("folder", type=Path, metavar="DIR")
     add_model_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--confidence", type=float, help="the hedged answers' target (default: the service's, 0.95)")
     evaluate.set_defaults(handler=eval_command)
 
     bench = commands.add_parser("bench", help="engine latency, throughput and memory")
@@ -279,17 +280,22 @@ def show_row(args, row) -> None:
 
 def eval_command(args) -> int:
     from pyvision.engine.evaluate import evaluate, labelled_images
+    from pyvision.engine.hedging import DEFAULT_CONFIDENCE
 
     if not args.folder.is_dir():
         sys.exit(f"pyvision eval: {args.folder} is not a folder")
     classifier = load_classifier(args)
     with tqdm(total=len(labelled_images(args.folder)), unit="img", file=sys.stderr, disable=args.json) as bar:
-        result = evaluate(classifier, args.folder, progress=bar.update)
+        result = evaluate(classifier, args.folder, confidence=args.confidence or DEFAULT_CONFIDENCE, progress=bar.update)
     if args.json:
-        print(json.dumps({"model": result.model, "n": result.n, "top1": result.top1, "top5": result.top5}))
+        print(json.dumps({"model": result.model, "n": result.n, "top1": result.top1, "top5": result.top5,
+                          "hedged": result.hedged, "hedged_depth": result.hedged_depth}))
     else:
         print(f"{result.model}: top-1 {result.top1:.1%}, top-5 {result.top5:.1%}, n={result.n}"
               + (f" ({result.failed} could not be read)" if result.failed else ""))
+        if result.hedged is not None:
+            print(f"  hedged at {args.confidence or DEFAULT_CONFIDENCE:.0%}: right {result.hedged:.1%}, mean WordNet depth "
+                  f"{result.hedged_depth:.2f} (entity = 0)")
     return 0
 
 

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pyvision.api",
     "pyvision.ops",
+    "pyvision.meaning",
+    "pyvision.similar",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,8 @@ OWNER_QUEUE_MEGAPIXELS = int(os.environ.get("PYVISION_OWNER_QUEUE_MEGAPIXELS", "
 STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_STORAGE_QUOTA_MB", "5000")) * 1024 * 1024)
 ANONYMOUS_STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_ANONYMOUS_STORAGE_QUOTA_MB", "100")) * 1024 * 1024)
 DECODE_MEMORY_BYTES = int(float(os.environ.get("PYVISION_DECODE_MEMORY_MB", "256")) * 1024 * 1024)
+# Hedged answers: the most specific class or ancestor the model is at least this sure of.
+HEDGE_CONFIDENCE = float(os.environ.get("PYVISION_HEDGE_CONFIDENCE", "0.95"))
 
 # Stateless classification (POST /api/v1/classify) runs in the web process: each web
 # process loads the models it is asked for once, and its concurrent requests share

@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("pyvision.web.urls")),
     path("", include("pyvision.api.urls")),
+    path("", include("pyvision.similar.urls")),
 ]
 
 handler500 = "pyvision.ops.views.server_error"

@@ -139,11 +139,13 @@ def test_an_endpoint_added_later_is_documented_like_the_others(schema):
     assert {} in operation["security"]
 
 
-def test_creating_a_recognition_links_to_reading_and_deleting_it(schema):
+def test_creating_a_recognition_links_to_reading_deleting_and_finding_similar_photos(schema):
     detail = schema["paths"]["/api/v1/recognitions/{id}"]
+    similar = schema["paths"]["/api/v1/recognitions/{id}/similar"]
     for status in ("201", "202"):
         links = schema["paths"]["/api/v1/recognitions"]["post"]["responses"][status]["links"]
-        assert {link["operationId"] for link in links.values()} == {detail["get"]["operationId"], detail["delete"]["operationId"]}
+        assert {link["operationId"] for link in links.values()} == {
+            detail["get"]["operationId"], detail["delete"]["operationId"], similar["get"]["operationId"]}
         assert all(link["parameters"] == {"id": "$response.body#/id"} for link in links.values())
 
 

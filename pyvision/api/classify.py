@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.errors import ImageError
+from pyvision.meaning import answers
 from pyvision.recognition import pipeline
 from pyvision.synsets.models import by_index
 
@@ -108,9 +109,9 @@ class Classify(uploads.UploadLimits, APIView):
                 "top_k": 3, "lang": "zh-hans"}),
             OpenApiExample("One image classified, one refused", response_only=True, status_codes=["200"], value={
                 "results": [
-                    {"predictions": EXAMPLE_DONE["predictions"], "error": None,
+                    {"predictions": EXAMPLE_DONE["predictions"], "hedged": EXAMPLE_DONE["hedged"], "error": None,
                      "timings": {"decode_ms": 3.2, "inference_ms": 2.1, "total_ms": 5.6}},
-                    {"predictions": [], "error": {"code": "not_an_image", "message": "The file is not an image."},
+                    {"predictions": [], "hedged": None, "error": {"code": "not_an_image", "message": "The file is not an image."},
                      "timings": {"decode_ms": None, "inference_ms": None, "total_ms": 0.2}},
                 ]}),
         ],
@@ -142,24 +143,27 @@ class Classify(uploads.UploadLimits, APIView):
         except QueueFull:
             raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS) from None
 
-        results, top = [], []
+        results, top, rows = [], [], []
         for outcome in pending:
             if isinstance(outcome, ImageFailed):
-                results.append({"predictions": [], "error": {"code": outcome.code, "message": outcome.message},
+                results.append({"predictions": [], "hedged": None, "error": {"code": outcome.code, "message": outcome.message},
                                 "timings": {"decode_ms": None, "inference_ms": None, "total_ms": elapsed_ms(started)}})
                 top.append([])
+                rows.append(None)
                 continue
             future, decode_ms, queued = outcome
-            probabilities = future.result(timeout=RESULT_TIMEOUT_SECONDS)
+            probabilities, _ = future.result(timeout=RESULT_TIMEOUT_SECONDS)
             top.append(model.classifier.top_k(probabilities, params["top_k"]))
-            results.append({"predictions": None, "error": None, "timings": {
+            rows.append(probabilities)
+            results.append({"predictions": None, "hedged": None, "error": None, "timings": {
                 "decode_ms": round(decode_ms, 3), "inference_ms": elapsed_ms(queued), "total_ms": elapsed_ms(started)}})
 
         synsets = by_index()
         lang = language(request, params)
-        for result, predictions in zip(results, top):
+        for result, predictions, probabilities in zip(results, top, rows):
             if result["error"] is None:
                 result["predictions"] = [prediction(p.rank, synsets[p.index], p.score, lang) for p in predictions]
+                result["hedged"] = answers.hedged_now(model.classifier.spec.name, probabilities, lang)
         return Response({"results": results})
 
     @staticmethod

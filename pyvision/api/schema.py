@@ -64,14 +64,14 @@ def describe(status: int) -> str:
 
 def link_created_objects(result, generator, request, public):
     """A postprocessing hook: the 201 or 202 answer to a `POST /things` (the created
-    object, with its `id`) links to every operation on `/things/{id}`, so that clients
+    object, with its `id`) links to every operation on `/things/{id}` and `/things/{id}/more`, so that clients
     and fuzzers can follow them from the object just made."""
     paths = result["paths"]
     for path, operations in paths.items():
         created = [answer for status, answer in operations.get("post", {}).get("responses", {}).items()
                    if status in ("201", "202")]
         for object_path, object_operations in paths.items():
-            parameter = re.fullmatch(re.escape(path) + r"/\{(\w+)\}", object_path)
+            parameter = re.fullmatch(re.escape(path) + r"/\{(\w+)\}(/\w+)?", object_path)
             if not parameter or not created:
                 continue
             links = {operation["operationId"]: {"operationId": operation["operationId"],

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from pyvision.engine.registry import MODELS
 from pyvision.engine.synsets import load_synsets
+from pyvision.meaning import answers, search
 from pyvision.recognition.models import Recognition
 
 # The languages every class has a name in ("en", "zh-hans", "ar", ...).
@@ -102,8 +103,10 @@ class ListSerializer(LanguageSerializer):
 
 class RecognitionFilterSerializer(ListSerializer):
     status = serializers.ChoiceField(choices=Recognition.Status.values, required=False)
-    label = Text(required=False, max_length=200,
-                                  help_text="A wnid or a class name in any language: recognitions whose top-1 is that class.")
+    label = Text(required=False, max_length=200, help_text=(
+        "A wnid, or the name in any language of a class or of an ancestor such as `dog`, `狗` or `vehicle`: the done "
+        f"recognitions with a class at or under it in their top 5 (score >= {search.MIN_SCORE}), ranked by the score "
+        "they give it, the sum over those classes."))
 
 
 class SynsetFilterSerializer(ListSerializer):
@@ -146,6 +149,18 @@ def prediction(rank: int, synset, score: float, language: str) -> dict:
             "score": score, "hierarchy": synset.hierarchy}
 
 
+class HedgedSerializer(serializers.Serializer):
+    wnid = serializers.CharField()
+    label = serializers.CharField(help_text="Its first name in the requested language (English where it has none).")
+    names = serializers.DictField(child=serializers.CharField(),
+                                  help_text="Every name, by language: all of a class's; en, zh-hans and zh-hant of an ancestor.")
+    score = serializers.FloatField(help_text="The calibrated probability that the photo shows this or something under it.")
+
+
+HEDGED_HELP = ("The most specific class or WordNet ancestor (\"dog\" for an unsure breed) that the model is at least "
+               "PYVISION_HEDGE_CONFIDENCE sure of; null until done, and for a model without a hierarchy.")
+
+
 class SynsetSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     wnid = serializers.CharField()
@@ -176,7 +191,12 @@ class RecognitionSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     timings = serializers.SerializerMethodField()
     predictions = serializers.SerializerMethodField()
+    hedged = serializers.SerializerMethodField(help_text=HEDGED_HELP)
     error = serializers.SerializerMethodField()
+
+    @extend_schema_field(HedgedSerializer(allow_null=True))
+    def get_hedged(self, recognition):
+        return answers.stored(recognition, self.context["lang"])
 
     @extend_schema_field(TimingsSerializer)
     def get_timings(self, recognition):
@@ -253,6 +273,7 @@ class ClassifyTimingsSerializer(serializers.Serializer):
 
 class ClassifyResultSerializer(serializers.Serializer):
     predictions = PredictionSerializer(many=True)
+    hedged = HedgedSerializer(allow_null=True, help_text=HEDGED_HELP)
     error = ErrorSerializer(allow_null=True)
     timings = ClassifyTimingsSerializer()
 

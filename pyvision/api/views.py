@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
+from pyvision.meaning import search
 from pyvision.recognition import access, files, finished, pipeline
 from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
@@ -59,6 +60,8 @@ EXAMPLE_DONE = {
         "hierarchy": [{"wnid": "n00001740", "name": "entity"}, {"wnid": "n02121620", "name": "cat"},
                       {"wnid": "n02123045", "name": "tabby"}],
     }],
+    "hedged": {"wnid": "n02121808", "label": "domestic cat", "score": 0.97,
+               "names": {"en": "domestic cat", "zh-hans": "家猫", "zh-hant": "家貓"}},
     "error": None,
 }
 
@@ -111,7 +114,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
         if "status" in params:
             recognitions = recognitions.filter(status=params["status"])
         if "label" in params:
-            recognitions = recognitions.filter(predictions__rank=1, predictions__synset__in=matching_indexes(params["label"], exact=True))
+            recognitions = search.recognitions_meaning(recognitions, search.classes_meant(params["label"]))
         paginator = Pagination()
         page = paginator.paginate_queryset(recognitions.with_predictions(), request, view=self)
         lang = language(request, params)

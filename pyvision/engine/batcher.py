@@ -40,7 +40,8 @@ class Batcher:
         threading.Thread(target=self._serve, name=f"batcher-{classifier.spec.name}", daemon=True).start()
 
     def submit(self, pixels: np.ndarray) -> Future:
-        """Queue one image's model input; the future's result is its (1000,) probabilities."""
+        """Queue one image's model input; the future's result is its (1000,) probabilities
+        and its embedding (None for a model without one)."""
         future: Future = Future()
         try:
             self._waiting.put_nowait((pixels, future))
@@ -60,8 +61,9 @@ class Batcher:
         future = self.submit(pixels)
         if decoded_to is not None:
             decoded_to(picture)
-        predictions = self.classifier.top_k(future.result(), k)
-        return RecognitionResult(predictions, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
+        probabilities, embedding = future.result()
+        return RecognitionResult(self.classifier.top_k(probabilities, k), (decoded - started) * 1000,
+                                 (time.perf_counter() - decoded) * 1000, probabilities, embedding)
 
     def _next_batch(self) -> list[tuple[np.ndarray, Future]]:
         batch = [self._waiting.get()]
@@ -78,10 +80,10 @@ class Batcher:
         while True:
             batch = self._next_batch()
             try:
-                probabilities = self.classifier.probabilities(np.stack([pixels for pixels, _ in batch]))
+                probabilities, embeddings = self.classifier.infer(np.stack([pixels for pixels, _ in batch]))
             except Exception as exc:  # the callers get the error; the thread lives on for the next batch
                 for _, future in batch:
                     future.set_exception(exc)
                 continue
-            for (_, future), row in zip(batch, probabilities):
-                future.set_result(row)
+            for i, (_, future) in enumerate(batch):
+                future.set_result((probabilities[i], None if embeddings is None else embeddings[i]))

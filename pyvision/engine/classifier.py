@@ -49,12 +49,16 @@ class Classifier:
         """Image bytes -> the model's input for one image; raises ImageError."""
         return preprocess(self.load_image(data), self.input_size)
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """A (n, 3, size, size) batch -> (n, 1000) softmax probabilities."""
-        (logits,) = self._session.run(None, {self._input_name: batch})
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """A (n, 3, size, size) batch -> (n, 1000) softmax probabilities, and (n, d)
+        embeddings of unit length where the model has an embedding output."""
+        logits, *embeddings = self._session.run(None, {self._input_name: batch})
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return exp / exp.sum(axis=1, keepdims=True), unit_length(embeddings[0]) if embeddings else None
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return self.infer(batch)[0]
 
     def top_k(self, probabilities: np.ndarray, k: int = 5) -> list[Prediction]:
         order = np.argsort(probabilities)[::-1][:k]
@@ -75,6 +79,12 @@ class Classifier:
         started = time.perf_counter()
         pixels = self.prepare(data)
         decoded = time.perf_counter()
-        (predictions,) = self.classify_batch([pixels], k)
+        probabilities, embeddings = self.infer(pixels[None])
+        predictions = self.top_k(probabilities[0], k)
         finished = time.perf_counter()
-        return RecognitionResult(predictions, (decoded - started) * 1000, (finished - decoded) * 1000)
+        return RecognitionResult(predictions, (decoded - started) * 1000, (finished - decoded) * 1000, probabilities[0],
+                                 None if embeddings is None else embeddings[0])
+
+
+def unit_length(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

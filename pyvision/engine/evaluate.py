@@ -4,8 +4,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .classifier import Classifier
 from .errors import ImageError
+from .hedging import DEFAULT_CONFIDENCE, hedge, hierarchy
 
 LABELLED_NAME = re.compile(r"^(n\d{8})_")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif"}
@@ -18,6 +21,10 @@ class Accuracy:
     top1: float
     top5: float
     failed: int
+    # Hedged answers: how often the true class is the answer or under it, and the
+    # answer's mean WordNet depth (entity = 0); None for a model without a hierarchy.
+    hedged: float | None = None
+    hedged_depth: float | None = None
 
 
 def labelled_images(folder: Path) -> list[tuple[Path, str]]:
@@ -29,11 +36,13 @@ def labelled_images(folder: Path) -> list[tuple[Path, str]]:
     return found
 
 
-def evaluate(classifier: Classifier, folder: Path, *, batch_size: int = 16, progress=None) -> Accuracy:
+def evaluate(classifier: Classifier, folder: Path, *, batch_size: int = 16, confidence: float = DEFAULT_CONFIDENCE,
+             progress=None) -> Accuracy:
     images = labelled_images(folder)
     if not images:
         raise ValueError(f"No images named <wnid>_*.<ext> in {folder}.")
     top1 = top5 = failed = 0
+    hedged_right, hedged_depths = 0, []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         inputs, wnids = [], []
@@ -43,11 +52,15 @@ def evaluate(classifier: Classifier, folder: Path, *, batch_size: int = 16, prog
                 wnids.append(wnid)
             except ImageError:
                 failed += 1
-        for wnid, predictions in zip(wnids, classifier.classify_batch(inputs, 5)):
-            ranked = [p.wnid for p in predictions]
+        for wnid, row in zip(wnids, classifier.probabilities(np.stack(inputs)) if inputs else []):
+            ranked = [p.wnid for p in classifier.top_k(row, 5)]
             top1 += ranked[0] == wnid
             top5 += wnid in ranked
+            if answer := hedge(classifier.spec.name, row, confidence):
+                hedged_right += wnid in hierarchy().wnids_under(answer.wnid)
+                hedged_depths.append(answer.depth)
         if progress:
             progress(len(chunk))
     n = len(images)
-    return Accuracy(classifier.spec.name, n, top1 / n, top5 / n, failed)
+    hedged = (hedged_right / len(hedged_depths), sum(hedged_depths) / len(hedged_depths)) if hedged_depths else (None, None)
+    return Accuracy(classifier.spec.name, n, top1 / n, top5 / n, failed, *hedged)

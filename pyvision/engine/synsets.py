@@ -21,10 +21,20 @@ class ImageNetClass:
 
 
 @cache
+def _document() -> dict:
+    with DATA_FILE.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
 def load_synsets() -> list[dict]:
     """Every class with its names in all languages and its WordNet hierarchy."""
-    with DATA_FILE.open(encoding="utf-8") as f:
-        return json.load(f)["synsets"]
+    return _document()["synsets"]
+
+
+@cache
+def ancestor_names() -> dict[str, dict[str, str]]:
+    """Names by language ("en", "zh-hans", "zh-hant") of the ancestors that can be a hedged answer."""
+    return {a["wnid"]: a["names"] for a in _document()["ancestors"]}
 
 
 @cache

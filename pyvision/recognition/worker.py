@@ -23,6 +23,7 @@ from pyvision.engine.errors import ImageError
 from . import access, files, finished
 from .logs import about_recognition
 from .models import UNKNOWN_PIXELS, Prediction, Recognition
+from .signals import recognition_done
 from .transient import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
                 Prediction(recognition=recognition, rank=p.rank, synset_id=p.index, score=p.score)
                 for p in result.predictions
             )
+            recognition_done.send(Recognition, recognition=recognition, result=result)
             attached = bool(thumbnail) and files.attach_thumbnail(recognition.image, thumbnail)
     if thumbnail and not attached:
         files.delete_files([thumbnail])

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from PIL import Image as PILImage
 
 from pyvision.engine.registry import MODELS
+from pyvision.meaning import search
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.files import delete_images
 from pyvision.recognition.models import Image, Prediction, Recognition
@@ -42,8 +43,8 @@ def my_images(request):
     query = request.GET.get("q", "").strip()[:100]
     since, until = parse_date(request.GET.get("from", "")), parse_date(request.GET.get("to", ""))
     if query:
-        found = matching_indexes(query)
-        images = images.filter(recognitions__predictions__synset__in=found, recognitions__predictions__rank=1).distinct()
+        # A class or an ancestor by its name ("dog", "狗"), else any class whose name contains the text.
+        images = search.images_meaning(images, search.classes_meant(query) or matching_indexes(query))
     # Dates are the days of the browser's time zone (the current time zone).
     if since:
         images = images.filter(created_at__date__gte=since)

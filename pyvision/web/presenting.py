@@ -4,6 +4,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from pyvision.engine.registry import MODELS
+from pyvision.meaning import answers
 
 # How many of the top class's WordNet ancestors are shown above it (entity > physical
 # entity > ... says nothing).
@@ -60,5 +61,9 @@ def present(recognition):
     if predictions:
         top = recognition.predictions.all()[0].synset
         hierarchy = [step["name"].replace("_", " ") for step in top.hierarchy[-HIERARCHY_DEPTH:]]
+    hedged = answers.stored(recognition, language()) if predictions else None
+    if hedged:
+        # Floored: a 0.996 answer is "99%", never a certainty the model did not give.
+        hedged["percent"] = int(hedged["score"] * 100)
     return polling({"recognition": recognition, "image": recognition.image, "predictions": predictions,
-                    "hierarchy": hierarchy})
+                    "hierarchy": hierarchy, "hedged": hedged})

@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.api import throttling
 from pyvision.engine.registry import MODELS
+from pyvision.meaning import search
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
-from pyvision.synsets.search import matching_indexes
 
 from .presenting import language, models, polling, present
 from .uploads import SkipOversizeFiles
@@ -149,14 +149,19 @@ def objects(request):
     query = request.GET.get("q", "").strip()[:100]
     synsets = Synset.objects.all()
     if query:
-        synsets = Synset.objects.filter(index__in=matching_indexes(query))
+        ranked = search.ranked_classes(query, language())
+        synsets = synsets.filter(index__in=ranked)
     # "Found in" counts the images whose top class this is, in any finished result.
     synsets = synsets.annotate(found=Count("predictions__recognition__image", distinct=True, filter=Q(
         predictions__rank=1, predictions__recognition__image__in=access.own_images(request)))).order_by("index")
+    if query:  # exact and prefix matches in the page's language first (see ranked_classes)
+        position = {index: n for n, index in enumerate(ranked)}
+        synsets = sorted(synsets, key=lambda synset: position[synset.index])
     page = Paginator(synsets, 50).get_page(request.GET.get("page"))
     rows = [{"synset": s, "label": s.label(language()), "english": s.label("en"), "found": s.found} for s in page]
     return render(request, "web/objects.html", {
-        "page": page, "rows": rows, "query": query, "filters": urlencode({"q": query}) if query else ""})
+        "page": page, "rows": rows, "query": query, "filters": urlencode({"q": query}) if query else "",
+        "english_column": language() != "en"})
 
 
 def static_page(template):

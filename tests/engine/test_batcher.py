@@ -22,27 +22,29 @@ def recorded(classifier, monkeypatch):
     """The real model, with each batch's size written down, and a gate to hold it."""
     sizes, gate = [], threading.Event()
     gate.set()
-    real = classifier.probabilities
+    real = classifier.infer
 
-    def probabilities(batch):
+    def infer(batch):
         gate.wait()
         sizes.append(len(batch))
         return real(batch)
 
-    monkeypatch.setattr(classifier, "probabilities", probabilities)
+    monkeypatch.setattr(classifier, "infer", infer)
     return sizes, gate, real
 
 
 def test_callers_waiting_together_share_a_batch_and_get_their_own_answers(classifier, recorded, photo):
     sizes, gate, real = recorded
     inputs = [classifier.prepare(photo(name)) for name in PHOTOS] * 3
-    expected = [real(x[np.newaxis])[0] for x in inputs]
+    expected = [[output[0] for output in real(x[np.newaxis])] for x in inputs]
     batcher = Batcher(classifier, max_batch=8)
     gate.clear()  # the first batch holds the model while the others queue up behind it
     futures = [batcher.submit(x) for x in inputs]
     gate.set()
-    for future, want in zip(futures, expected):
-        np.testing.assert_allclose(future.result(timeout=30), want, atol=1e-4)
+    for future, (probabilities, embedding) in zip(futures, expected):
+        got = future.result(timeout=30)
+        np.testing.assert_allclose(got[0], probabilities, atol=1e-4)
+        np.testing.assert_allclose(got[1], embedding, atol=1e-3)
     assert sum(sizes) == len(inputs) and max(sizes) == 8 and len(sizes) <= 3
 
 
@@ -66,11 +68,11 @@ def test_a_full_queue_is_refused_at_once(classifier, recorded, photo):
     with pytest.raises(QueueFull):
         batcher.submit(pixels)
     gate.set()
-    assert all(f.result(timeout=30).argmax() == 967 for f in [held, *queued])  # espresso
+    assert all(f.result(timeout=30)[0].argmax() == 967 for f in [held, *queued])  # espresso
 
 
 def test_a_failing_batch_fails_its_callers_and_the_next_one_runs(classifier, photo):
     batcher = Batcher(classifier)
     with pytest.raises(Exception):
         batcher.submit(np.zeros((3, 5, 5), np.float32)).result(timeout=30)  # the wrong shape for the model
-    assert batcher.submit(classifier.prepare(photo("coffee.png"))).result(timeout=30).argmax() == 967
+    assert batcher.submit(classifier.prepare(photo("coffee.png"))).result(timeout=30)[0].argmax() == 967

@@ -52,7 +52,8 @@ def test_the_float_reference_is_a_model_eval_and_bench_accept(tmp_path, photo):
     (tmp_path / "n07920052_espresso.png").write_bytes(photo("coffee.png"))
     done = pyvision("eval", str(tmp_path), "--model", "lite0-fp32", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"model": "lite0-fp32", "n": 1, "top1": 1.0, "top5": 1.0}
+    assert json.loads(done.stdout) == {"model": "lite0-fp32", "n": 1, "top1": 1.0, "top5": 1.0,
+                                       "hedged": 1.0, "hedged_depth": 7.0}
     done = pyvision("bench", "--model", "lite0-fp32", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["model"] == "lite0-fp32"

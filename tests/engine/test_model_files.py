@@ -58,3 +58,12 @@ def test_no_int8_weight_can_saturate_the_avx2_path(model):
     activation_zero_points = [numpy_helper.to_array(initializers[node.input[2]]) for node in graph.node
                               if node.op_type == "QuantizeLinear"]
     assert activation_zero_points and all(z.dtype == np.uint8 for z in activation_zero_points)
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_each_model_gives_its_embedding_beside_the_logits(model, photo):
+    """The pooled features before the classifier, a second output, for similar photos."""
+    classifier = Classifier(model)
+    probabilities, embeddings = classifier.infer(np.stack([classifier.prepare(photo("coffee.png"))] * 2))
+    assert probabilities.shape == (2, 1000) and embeddings.shape == (2, 1280)
+    np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)

@@ -43,7 +43,7 @@ def test_the_objects_page_lists_1000_classes_searchable_with_my_counts(make_user
     _, client = make_user()
     upload(client, "coffee.png")
     page = client.get("/objects/").content.decode()
-    assert "Page 1 of 20" in page and page.count('<span class="label"') == 50
+    assert "Page 1 of 20" in page and page.count('<a class="label"') == 50
     found = client.get("/objects/?q=浓咖啡").content.decode()
     assert "espresso" in found and '<a href="/images/?q=n07920052">1</a>' in found
     assert client.get("/objects/?q=espresso", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode().count("意大利浓咖啡") == 1
