@@ -9,6 +9,7 @@ The supervisor (``pyvision run`` or ``pyvision web``) binds the socket and start
 processes with ``python -m pyvision.webserver FD``; they inherit it.
 """
 
+import json
 import logging
 import signal
 import socket
@@ -59,6 +60,32 @@ def options(settings) -> dict:
     }
 
 
+def json_error_channel():
+    """waitress's connections, answering its own refusals (a malformed request: 400, a
+    body over the largest any view takes: 413, headers over their limit: 431) in the
+    API's error shape instead of plain text."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    from pyvision.api import errors
+
+    class JsonErrorTask(ErrorTask):
+        def execute(self):
+            refusal = self.request.error
+            code = errors.STATUS_CODES.get(refusal.code, errors.BAD_REQUEST)
+            body = json.dumps({"error": {"code": code, "message": str(errors.CODES[code][1])}}).encode()
+            self.status = f"{refusal.code} {refusal.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JsonErrorChannel(HTTPChannel):
+        error_task_class = JsonErrorTask
+
+    return JsonErrorChannel
+
+
 def serve(listener: socket.socket) -> None:
     """One web process: serves until SIGTERM or SIGINT, then finishes the requests it
     has read (for up to DRAIN_SECONDS) and exits."""
@@ -70,6 +97,7 @@ def serve(listener: socket.socket) -> None:
 
     sockets = {}
     server = create_server(logged(application), map=sockets, sockets=[listener], **options(settings))
+    server.channel_class = json_error_channel()
     stopping = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda signum, frame: stopping.append(signum))

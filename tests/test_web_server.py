@@ -101,6 +101,10 @@ def test_no_answer_names_the_server_software(service):
     for answer in answers:
         assert "Server" not in answer.headers and "Via" not in answer.headers, answer.headers
         assert b"waitress" not in answer.content
+    # ...and in the API's error shape, as every refusal under /api/ is.
+    refused = service.http.get(service.url + "/api/v1/models", headers={"X-Padding": "x" * 70_000})
+    assert (refused.status_code, refused.headers["Content-Type"]) == (431, "application/json")
+    assert refused.json()["error"]["code"] == "headers_too_large"
 
 
 def test_a_stopping_server_answers_the_requests_it_has_read(tmp_path, photo):

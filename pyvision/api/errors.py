@@ -31,6 +31,7 @@ STORAGE_QUOTA_EXCEEDED = "storage_quota_exceeded"
 # Answered around the views: by Django, or by the middleware for what Django answers in HTML
 BAD_REQUEST = "bad_request"
 URI_TOO_LONG = "uri_too_long"
+HEADERS_TOO_LARGE = "headers_too_large"
 INTERNAL_ERROR = "internal_error"
 DATABASE_UNAVAILABLE = "database_unavailable"
 STORAGE_UNAVAILABLE = "storage_unavailable"
@@ -68,6 +69,7 @@ CODES = {
     STORAGE_QUOTA_EXCEEDED: (413, _("Your stored images take all of your storage quota; delete some first.")),
     BAD_REQUEST: (400, _("The request is malformed, or names a host this server does not answer to.")),
     URI_TOO_LONG: (414, _("The URL is too long.")),
+    HEADERS_TOO_LARGE: (431, _("The request's headers are too large.")),
     INTERNAL_ERROR: (500, _("Something went wrong on the server; it has been logged.")),
     DATABASE_UNAVAILABLE: (503, _("The database is unreachable right now; nothing was saved. Try again in a few seconds.")),
     STORAGE_UNAVAILABLE: (503, _("The image store is unreachable right now; nothing was saved. Try again in a few seconds.")),
@@ -94,6 +96,7 @@ STATUS_CODES = {
     406: NOT_ACCEPTABLE,
     413: FILE_TOO_LARGE,
     414: URI_TOO_LONG,
+    431: HEADERS_TOO_LARGE,
     415: UNSUPPORTED_MEDIA_TYPE,
     429: RATE_LIMITED,
     500: INTERNAL_ERROR,

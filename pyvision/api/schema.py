@@ -13,9 +13,9 @@ from .serializers import ErrorResponseSerializer
 
 # Any request may get these: a malformed request, a wrong parameter or a Host not served
 # (400), a wrong or revoked token (401), a CSRF or permission refusal (403), an Accept
-# header without JSON (406), a URL over the limit (414), a crash (500), the database or
-# the storage down (503).
-EVERY_OPERATION = (400, 401, 403, 406, 414, 500, 503)
+# header without JSON (406), a URL over the limit (414), headers over the web server's
+# limit (431), a crash (500), the database or the storage down (503).
+EVERY_OPERATION = (400, 401, 403, 406, 414, 431, 500, 503)
 # A body that is too large or neither JSON nor multipart.
 WITH_A_BODY = (413, 415)
 HEADERS = {
