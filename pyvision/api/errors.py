@@ -25,12 +25,14 @@ NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"
 RATE_LIMITED = "rate_limited"
+IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 QUEUE_FULL = "queue_full"
 # Answered around the views: by Django, or by the middleware for what Django answers in HTML
 BAD_REQUEST = "bad_request"
 URI_TOO_LONG = "uri_too_long"
 INTERNAL_ERROR = "internal_error"
 DATABASE_UNAVAILABLE = "database_unavailable"
+MAYBE_SAVED = "database_unavailable_maybe_saved"
 STORAGE_UNAVAILABLE = "storage_unavailable"
 # Recognition from a URL
 URL_INVALID = "url_invalid"
@@ -59,12 +61,18 @@ CODES = {
     METHOD_NOT_ALLOWED: (405, _("This method is not allowed here.")),
     NOT_ACCEPTABLE: (406, _("The API answers in JSON only.")),
     RATE_LIMITED: (429, _("Too many requests; wait for the number of seconds in Retry-After.")),
+    # 422, as the IETF draft on Idempotency-Key says: the request is well formed, but
+    # cannot be the retry its key says it is. (409 is for the first still in progress,
+    # which here a retry waits for.)
+    IDEMPOTENCY_KEY_REUSED: (422, _("This Idempotency-Key was used for another request; send a new key for a new upload.")),
     QUEUE_FULL: (503, _("The service is busy: too many images are waiting to be recognised; "
                         "try again after the number of seconds in Retry-After.")),
     BAD_REQUEST: (400, _("The request is malformed, or names a host this server does not answer to.")),
     URI_TOO_LONG: (414, _("The URL is too long.")),
     INTERNAL_ERROR: (500, _("Something went wrong on the server; it has been logged.")),
     DATABASE_UNAVAILABLE: (503, _("The database is unreachable right now; nothing was saved. Try again in a few seconds.")),
+    MAYBE_SAVED: (503, _("The database stopped answering while your upload was being saved: it may have been saved. "
+                         "Send it again with the same Idempotency-Key to get it without a duplicate.")),
     STORAGE_UNAVAILABLE: (503, _("The image store is unreachable right now; nothing was saved. Try again in a few seconds.")),
     URL_INVALID: (400, _("The URL is not a valid absolute URL.")),
     URL_SCHEME_NOT_ALLOWED: (400, _("Only http and https URLs are fetched.")),

@@ -19,7 +19,7 @@ from pyvision.engine.batcher import Batcher
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine.errors import ImageError
 
-from . import finished
+from . import finished, recovery
 from .models import Prediction, Recognition
 from .transient import TRANSIENT_ERRORS
 
@@ -68,9 +68,15 @@ def model_checks() -> dict[str, dict]:
 
 def run(recognition_id: str) -> None:
     """Recognise one image. Idempotent: a recognition that is not queued is left alone."""
+    with recovery.running(recognition_id):
+        attempt(recognition_id)
+
+
+def attempt(recognition_id: str) -> None:
     started_at = timezone.now()
     claimed = Recognition.objects.filter(pk=recognition_id, status=Recognition.Status.QUEUED).update(
-        status=Recognition.Status.RUNNING, started_at=started_at, attempts=F("attempts") + 1
+        status=Recognition.Status.RUNNING, started_at=started_at, attempts=F("attempts") + 1,
+        worker=recovery.worker_name(),
     )
     if not claimed:
         log.info("recognition %s: not queued any more, skipped", recognition_id)
