@@ -131,6 +131,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_repeats_nothing_and_its_work_is
         running = in_flight(service.worker_log("worker-0"))
         service.start_worker("worker-0")
     uploading.join()
+    uploaded_at = datetime.now(timezone.utc)
     statuses = service.wait_finished(ids, timeout=180)
     assert len(ids) == 200 and set(statuses.values()) == {"done"}
     assert_each_recognised_once(service, ids)
@@ -142,7 +143,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_repeats_nothing_and_its_work_is
     logs = "".join(service.worker_log(name) for name in service.workers)
     for recognition_id in ids:
         assert logs.count(f"recognition {recognition_id}: done in") == 1
-    assert last_finished(service) - killed_at <= RECOVERY
+    # What it held ran again within seconds, and so did the rest, once uploaded (on a
+    # loaded machine the uploads themselves can outlast the 30 s).
+    retaken_finished = service.query("SELECT MAX(finished_at) FROM recognition_recognition WHERE attempts = 2")[0][0]
+    assert retaken_finished - killed_at <= RECOVERY
+    assert last_finished(service) - max(killed_at, uploaded_at) <= RECOVERY
 
 
 def test_the_queue_drains_after_the_broker_restarts(postgres_redis, photo, redis):
@@ -225,6 +230,7 @@ def test_a_database_outage_loses_nothing_duplicates_nothing_and_drops_no_connect
     returned_at = datetime.now(timezone.utc)
     uploading.join(180)
     assert not uploading.is_alive()
+    uploaded_at = datetime.now(timezone.utc)
     assert 503 in client.statuses  # the outage was seen
     assert client.dropped == 0
     assert len(set(client.ids)) == 200
@@ -234,7 +240,11 @@ def test_a_database_outage_loses_nothing_duplicates_nothing_and_drops_no_connect
         time.sleep(0.2)
     assert dict(service.query("SELECT status, COUNT(*) FROM recognition_recognition GROUP BY status")) == {"done": 200}
     assert_each_recognised_once(service, client.ids)
-    assert last_finished(service) - returned_at <= RECOVERY
+    # What the outage interrupted or held back ran within seconds of its end, and so did
+    # the rest, once uploaded (on a loaded machine the uploads can outlast the 30 s).
+    held_back = service.query("SELECT MAX(finished_at) FROM recognition_recognition WHERE created_at < ?", returned_at)
+    assert held_back[0][0] - returned_at <= RECOVERY
+    assert last_finished(service) - max(returned_at, uploaded_at) <= RECOVERY
     # One line per failure, not a traceback per request (/readyz logs why it is not ready).
     log = (service.root / "web.log").read_text(errors="replace")
     records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", log)

@@ -62,7 +62,7 @@ def test_the_work_of_a_worker_gone_silent_is_sent_again_and_a_slow_live_workers_
     lost, slow = submit(photo("coffee.png")), submit(photo("chelsea.png"))
     running_on(lost, "gone:1")
     running_on(slow, "slow:2", started=timedelta(hours=1))
-    # Queued before the silent worker's last beat: it may have taken it from the broker.
+    # Queued: the silent worker may have taken it from the broker before it died.
     maybe_held = submit(photo("coffee.png"))
     Recognition.objects.filter(pk=maybe_held.pk).update(created_at=now - timedelta(minutes=1))
     with django_capture_on_commit_callbacks() as sent:

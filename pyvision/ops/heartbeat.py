@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from celery.signals import worker_ready, worker_shutdown
 from django.db import InterfaceError, OperationalError, close_old_connections
-from django.db.models import Max
 from django.utils import timezone
 
 from pyvision.recognition import recovery
@@ -75,14 +74,12 @@ def recover() -> None:
     if now - _beating["since"] < LIVE_WITHIN:
         return
     cutoff = now - LIVE_WITHIN
-    gone = WorkerHeartbeat.objects.filter(last_seen__lt=cutoff)
-    last_heard = gone.aggregate(Max("last_seen"))["last_seen__max"]
-    sent = recovery.take_over(list(live().values_list("name", flat=True)), cutoff, last_heard)
-    if last_heard:
-        names = list(gone.filter(last_seen__lte=last_heard).values_list("name", flat=True))
+    gone = list(WorkerHeartbeat.objects.filter(last_seen__lt=cutoff).values_list("name", flat=True))
+    sent = recovery.take_over(list(live().values_list("name", flat=True)), cutoff, one_just_gone=bool(gone))
+    if gone:
         # Forgotten once taken over, so that its work is sent again once, not at every beat.
-        WorkerHeartbeat.objects.filter(name__in=names).delete()
-        log.warning("workers gone silent: %s; %d recognitions sent again", ", ".join(names), sent)
+        WorkerHeartbeat.objects.filter(name__in=gone).delete()
+        log.warning("workers gone silent: %s; %d recognitions sent again", ", ".join(gone), sent)
     elif sent:
         log.warning("%d recognitions of workers gone sent again", sent)
 

@@ -51,16 +51,18 @@ def release_stranded() -> int:
     return resend(pipeline.give_back(mine.exclude(pk__in=here)))
 
 
-def take_over(live: list[str], silent_since: datetime, last_heard: datetime | None) -> int:
+def take_over(live: list[str], silent_since: datetime, *, one_just_gone: bool) -> int:
     """Give back what workers not in ``live`` were running: those started before
-    ``silent_since`` (a worker is given that long to send its first beat). With
-    ``last_heard``, the last beat of a worker just found gone, also send again the
-    queued recognitions it may have held unstarted. Returns how many were sent."""
+    ``silent_since`` (a worker is given that long to send its first beat). When a
+    worker was ``one_just_gone``, also send again every queued recognition: it may have
+    taken some from the broker and not started them, up to its death, which came at
+    any time after its last beat. Sending one twice is harmless: only its first run
+    claims it. Returns how many were sent."""
     abandoned = Recognition.objects.filter(status=Recognition.Status.RUNNING, started_at__lt=silent_since)
     ids = pipeline.give_back(abandoned.exclude(worker="").exclude(worker__in=live))
-    if last_heard:
-        # Sending one twice is harmless: only the first run claims it.
-        ids += Recognition.objects.filter(status=Recognition.Status.QUEUED, created_at__lte=last_heard).values_list("pk", flat=True)
+    if one_just_gone:
+        # (Those just given back among them.)
+        ids = set(Recognition.objects.filter(status=Recognition.Status.QUEUED).values_list("pk", flat=True))
     return resend(ids)
 
 
