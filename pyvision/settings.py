@@ -120,6 +120,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+else:
+    # A database host that does not answer fails the request in seconds, with a 503,
+    # instead of holding a web thread (and the client) for minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -219,7 +223,8 @@ WEB_PROCESSES = int(os.environ.get("PYVISION_WEB_PROCESSES", "1"))
 WEB_THREADS = int(os.environ.get("PYVISION_WEB_THREADS", "8"))
 # Connections a web process holds open at once, slow ones included (pyvision.webserver).
 WEB_CONNECTIONS = int(os.environ.get("PYVISION_WEB_CONNECTIONS", "1000"))
-# A recognition still queued or running after this long is enqueued again.
+# A recognition still queued after this long is enqueued again (its message may have
+# been lost). One that is running comes back when its worker's heartbeat stops.
 RECOGNITION_STALE_SECONDS = int(os.environ.get("PYVISION_STALE_SECONDS", "120"))
 # A recognition whose worker was lost this many times fails instead of being retried.
 RECOGNITION_MAX_ATTEMPTS = int(os.environ.get("PYVISION_MAX_ATTEMPTS", "3"))
@@ -283,11 +288,13 @@ LOG_LEVEL = os.environ.get("PYVISION_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"recognition": {"()": "pyvision.recognition.logs.RecognitionFilter"}},
+    "filters": {"recognition": {"()": "pyvision.recognition.logs.RecognitionFilter"},
+                "not_unavailable": {"()": "django.utils.log.CallbackFilter", "callback": "ext://pyvision.ops.logs.not_unavailable"}},
     "formatters": {"plain": {
         "format": "%(asctime)s %(levelname)s %(name)s recognition=%(recognition_id)s pid=%(process)d %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["recognition"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.request": {"filters": ["not_unavailable"]}},
 }
 
 # Production hardening: on unless PYVISION_DEBUG is set or the site is plain HTTP

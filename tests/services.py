@@ -185,7 +185,9 @@ class SeaweedS3(Server):
         super().__init__("seaweedfs", folder, port, [
             weed, "mini", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
             "-admin.ui=false", f"-s3.port={port}", f"-master.port={master}", f"-volume.port={volume}",
-            f"-filer.port={filer}"], {"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET})
+            f"-filer.port={filer}",
+            # Its Iceberg and Lance catalogues listen on fixed ports: two test sessions at once collide there.
+            "-s3.port.iceberg=0", "-s3.port.lance=0"], {"AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET})
 
     def start(self) -> None:
         super().start()

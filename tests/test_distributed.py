@@ -1,10 +1,13 @@
 """Distributed mode end to end: `pyvision web` and two workers in folders of their own,
 on real PostgreSQL + Redis + S3 (SeaweedFS) and on MariaDB + RabbitMQ + S3. Workers
-killed, the broker and the database restarted: nothing accepted is lost or done twice."""
+killed, the broker and the database restarted: nothing accepted is lost or done twice,
+and what was interrupted is done again within seconds."""
 
 import re
 import threading
 import time
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -27,6 +30,7 @@ def start(request, tmp_path, database: str, broker: str, **environment) -> Distr
         **storage.environment(storage.new_bucket()),
         # These tests send hundreds of photos from one client in seconds.
         "PYVISION_RATE_ANON": "100000/min",
+        "PYVISION_RATE_USER": "100000/min",
         **environment,
     })
     request.addfinalizer(service.stop)
@@ -40,8 +44,17 @@ def service(request, tmp_path):
 
 @pytest.fixture
 def postgres_redis(request, tmp_path):
-    # Lost work is taken again after 10 s here, not 2 minutes, to keep the tests short.
+    # Lost messages are sent again after 10 s here, not 2 minutes, to keep the tests short.
     return start(request, tmp_path, "postgres", "redis", PYVISION_STALE_SECONDS="10")
+
+
+# What the issue asks: what a dead worker held, or what a database outage stranded, is
+# done again within this long.
+RECOVERY = timedelta(seconds=30)
+
+
+def last_finished(service) -> datetime:
+    return service.query("SELECT MAX(finished_at) FROM recognition_recognition")[0][0]
 
 
 def upload_all(service, photos: list[tuple[str, bytes]]) -> list[str]:
@@ -95,8 +108,11 @@ def in_flight(log: str) -> set[str]:
     return started - finished
 
 
-def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(postgres_redis, photo):
-    service = postgres_redis
+def test_a_worker_killed_mid_batch_loses_nothing_repeats_nothing_and_its_work_is_done_within_seconds(
+        request, tmp_path, photo):
+    # The sweep for lost messages at its default (2 minutes): what the killed worker
+    # held must come back through its heartbeat, not the sweep.
+    service = start(request, tmp_path, "postgres", "redis")
     photos = [("chelsea.png", photo("chelsea.png")), ("coffee.png", photo("coffee.png"))] * 100
     ids = []
     uploading = threading.Thread(target=lambda: ids.extend(upload_all(service, photos)))
@@ -114,11 +130,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(postgres_re
             continue
         victim = service.workers["worker-0"]
         victim.kill()
+        killed_at = datetime.now(timezone.utc)
         victim.wait(10)
         # Read from its log once it is dead: what it had started and never finished.
         running = in_flight(service.worker_log("worker-0"))
         service.start_worker("worker-0")
     uploading.join()
+    uploaded_at = datetime.now(timezone.utc)
     statuses = service.wait_finished(ids, timeout=180)
     assert len(ids) == 200 and set(statuses.values()) == {"done"}
     assert_each_recognised_once(service, ids)
@@ -130,6 +148,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(postgres_re
     logs = "".join(service.worker_log(name) for name in service.workers)
     for recognition_id in ids:
         assert logs.count(f"recognition {recognition_id}: done in") == 1
+    # What it held ran again within seconds, and so did the rest, once uploaded (on a
+    # loaded machine the uploads themselves can outlast the 30 s).
+    retaken_finished = service.query("SELECT MAX(finished_at) FROM recognition_recognition WHERE attempts = 2")[0][0]
+    assert retaken_finished - killed_at <= RECOVERY
+    assert last_finished(service) - max(killed_at, uploaded_at) <= RECOVERY
 
 
 def test_the_queue_drains_after_the_broker_restarts(postgres_redis, photo, redis):
@@ -147,13 +170,50 @@ def test_the_queue_drains_after_the_broker_restarts(postgres_redis, photo, redis
     assert_each_recognised_once(service, ids)
 
 
-def test_with_the_database_down_the_site_says_so_and_loses_nothing(postgres_redis, photo, postgres):
+class RetryingClient:
+    """An API client that sends each upload until it is answered, with the same
+    Idempotency-Key each time: after a 503, or a connection dropped unanswered (counted)."""
+
+    def __init__(self, service, token: str):
+        self.service, self.token = service, token
+        self.ids, self.statuses, self.dropped = [], [], 0
+
+    def upload_all(self, photos: list[tuple[str, bytes]]) -> None:
+        http = requests.Session()
+        deadline = time.monotonic() + 300
+        for name, data in photos:
+            key = str(uuid.uuid4())
+            while time.monotonic() < deadline:
+                try:
+                    answer = http.post(self.service.url + "/api/v1/recognitions", files={"image": (name, data)},
+                                       headers={"Authorization": f"Token {self.token}", "Idempotency-Key": key},
+                                       timeout=60)
+                except requests.ConnectionError:
+                    self.dropped += 1
+                    http = requests.Session()
+                    continue
+                self.statuses.append(answer.status_code)
+                if answer.status_code != 503:
+                    break
+                assert int(answer.headers["Retry-After"]) > 0
+                time.sleep(0.2)  # sooner than Retry-After says: to find the outage's end quickly
+            assert answer.status_code in (201, 202), answer.text[:300]
+            self.ids.append(answer.json()["id"])
+
+
+def test_a_database_outage_loses_nothing_duplicates_nothing_and_drops_no_connection(postgres_redis, photo, postgres):
     service = postgres_redis
-    for name in list(service.workers):  # the uploads below wait in the queue while the database is away
-        service.workers[name].terminate()
-        service.workers[name].wait(30)
-    ids = upload_all(service, [("coffee.png", photo("coffee.png"))] * 5)
+    token = service.create_token("retrier")
+    client = RetryingClient(service, token)
+    uploading = threading.Thread(target=client.upload_all, daemon=True,
+                                 args=([("coffee.png", photo("coffee.png")), ("chelsea.png", photo("chelsea.png"))] * 100,))
+    uploading.start()
+    deadline = time.monotonic() + 60
+    while len(client.ids) < 40:
+        assert time.monotonic() < deadline and uploading.is_alive(), "the uploads did not start"
+        time.sleep(0.05)
     postgres.stop()
+    stopped = time.monotonic()
     try:
         page = service.http.get(service.url + "/", timeout=30)
         assert page.status_code == 503 and "database is unreachable" in page.text
@@ -162,20 +222,41 @@ def test_with_the_database_down_the_site_says_so_and_loses_nothing(postgres_redi
                                     headers={"X-CSRFToken": service.http.cookies["csrftoken"],
                                              "Referer": service.url + "/"}, timeout=30)
         assert refused.status_code == 503 and "database is unreachable" in refused.text
-        api = service.http.get(service.url + "/api/v1/recognitions", timeout=30)
-        assert (api.status_code, api.json()["error"]["code"]) == (503, "database_unavailable") and api.headers["Retry-After"]
+        api = requests.get(service.url + "/api/v1/recognitions", headers={"Authorization": f"Token {token}"}, timeout=30)
+        assert (api.status_code, api.json()["error"]["code"]) == (503, "database_unavailable")
+        assert api.headers["Retry-After"]
         ready = service.http.get(service.url + "/readyz", timeout=30)
         assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("unreachable")
         assert ready.json()["checks"]["broker"] == "ok"
         assert service.http.get(service.url + "/healthz", timeout=30).status_code == 200
         metrics = service.http.get(service.url + "/metrics", timeout=30)
         assert metrics.status_code == 200 and "pyvision_database_up 0.0" in metrics.text
+        time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
     finally:
         postgres.start()
-    service.start_worker("worker-0")
-    statuses = service.wait_finished(ids, timeout=120)
-    assert set(statuses.values()) == {"done"}
-    assert_each_recognised_once(service, ids)
+    returned_at = datetime.now(timezone.utc)
+    uploading.join(180)
+    assert not uploading.is_alive()
+    uploaded_at = datetime.now(timezone.utc)
+    assert 503 in client.statuses  # the outage was seen
+    assert client.dropped == 0
+    assert len(set(client.ids)) == 200
+    deadline = time.monotonic() + 120
+    while service.query("SELECT COUNT(*) FROM recognition_recognition WHERE status IN ('queued', 'running')")[0][0]:
+        assert time.monotonic() < deadline, "recognitions left unfinished"
+        time.sleep(0.2)
+    assert dict(service.query("SELECT status, COUNT(*) FROM recognition_recognition GROUP BY status")) == {"done": 200}
+    assert_each_recognised_once(service, client.ids)
+    # What the outage interrupted or held back ran within seconds of its end, and so did
+    # the rest, once uploaded (on a loaded machine the uploads can outlast the 30 s).
+    held_back = service.query("SELECT MAX(finished_at) FROM recognition_recognition WHERE created_at < ?", returned_at)
+    assert held_back[0][0] - returned_at <= RECOVERY
+    assert last_finished(service) - max(returned_at, uploaded_at) <= RECOVERY
+    # One line per failure, not a traceback per request (/readyz logs why it is not ready).
+    log = (service.root / "web.log").read_text(errors="replace")
+    records = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ )", log)
+    assert [r.split("\n")[0] for r in records if "Traceback" in r and "readiness:" not in r.split("\n")[0]] == []
+    assert log.count("database unreachable: ") >= client.statuses.count(503)
 
 
 def test_with_the_image_store_down_uploads_get_503_and_the_service_recovers(postgres_redis, photo, s3):

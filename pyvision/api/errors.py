@@ -25,6 +25,7 @@ NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 NOT_ACCEPTABLE = "not_acceptable"
 RATE_LIMITED = "rate_limited"
+IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 QUEUE_FULL = "queue_full"
 OWNER_QUEUE_FULL = "owner_queue_full"
 STORAGE_QUOTA_EXCEEDED = "storage_quota_exceeded"
@@ -34,6 +35,7 @@ URI_TOO_LONG = "uri_too_long"
 HEADERS_TOO_LARGE = "headers_too_large"
 INTERNAL_ERROR = "internal_error"
 DATABASE_UNAVAILABLE = "database_unavailable"
+MAYBE_SAVED = "database_unavailable_maybe_saved"
 STORAGE_UNAVAILABLE = "storage_unavailable"
 # Recognition from a URL
 URL_INVALID = "url_invalid"
@@ -62,6 +64,10 @@ CODES = {
     METHOD_NOT_ALLOWED: (405, _("This method is not allowed here.")),
     NOT_ACCEPTABLE: (406, _("The API answers in JSON only.")),
     RATE_LIMITED: (429, _("Too many requests; wait for the number of seconds in Retry-After.")),
+    # 422, as the IETF draft on Idempotency-Key says: the request is well formed, but
+    # cannot be the retry its key says it is. (409 is for the first still in progress,
+    # which here a retry waits for.)
+    IDEMPOTENCY_KEY_REUSED: (422, _("This Idempotency-Key was used for another request; send a new key for a new upload.")),
     QUEUE_FULL: (503, _("The service is busy: too many images are waiting to be recognised; "
                         "try again after the number of seconds in Retry-After.")),
     OWNER_QUEUE_FULL: (429, _("Too many of your images are waiting to be recognised; "
@@ -72,6 +78,8 @@ CODES = {
     HEADERS_TOO_LARGE: (431, _("The request's headers are too large.")),
     INTERNAL_ERROR: (500, _("Something went wrong on the server; it has been logged.")),
     DATABASE_UNAVAILABLE: (503, _("The database is unreachable right now; nothing was saved. Try again in a few seconds.")),
+    MAYBE_SAVED: (503, _("The database stopped answering while your upload was being saved: it may have been saved. "
+                         "Send it again with the same Idempotency-Key to get it without a duplicate.")),
     STORAGE_UNAVAILABLE: (503, _("The image store is unreachable right now; nothing was saved. Try again in a few seconds.")),
     URL_INVALID: (400, _("The URL is not a valid absolute URL.")),
     URL_SCHEME_NOT_ALLOWED: (400, _("Only http and https URLs are fetched.")),

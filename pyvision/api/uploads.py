@@ -30,14 +30,23 @@ def check_content_length(request, images: int = 1) -> None:
 
 
 def discard_unread_body(request) -> None:
-    """Read what is left of a refused request's body (its size was checked) and drop it.
+    """Read what is left of a refused request's body, up to the size an upload may
+    have, and drop it. ``request``: Django's or DRF's.
 
     Answering before the client has sent its whole body and leaving the rest unread
     makes the server's socket reset the connection: the client often sees a broken
-    connection instead of the 429 or 413 it was sent.
+    connection instead of the 429, 413 or 503 it was sent.
     """
-    while request._request.read(256 * 1024):
-        pass
+    request = getattr(request, "_request", request)
+    try:
+        check_content_length(request)
+    except BodyTooLarge:
+        return  # refused for its size: not read
+    try:
+        while request.read(256 * 1024):
+            pass
+    except OSError:
+        pass  # the client is gone: nobody to answer
 
 
 class SizeLimitedUploadHandler(FileUploadHandler):

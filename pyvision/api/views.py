@@ -1,10 +1,11 @@
 import base64
 import binascii
 import ipaddress
+import logging
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
-from pyvision.recognition import access, files, finished, pipeline
+from pyvision.recognition import access, files, finished, idempotency, pipeline
 from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
 from pyvision.synsets.search import matching_indexes
@@ -45,6 +46,9 @@ from .serializers import (
     WaitSerializer,
 )
 
+log = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (DatabaseError, InterfaceError)
 
 EXAMPLE_DONE = {
     "id": "5b0c3f2e-8a7d-4c59-9f43-0d7b1c9e2a11",
@@ -127,10 +131,16 @@ class RecognitionList(uploads.UploadLimits, APIView):
             "Send one image as a multipart field `image`, or JSON `{\"url\": ...}` or `{\"image_base64\": ...}`. "
             "With `?wait=N` (0-30 seconds) the answer waits until the recognition is finished or N seconds "
             "have passed: 201 with the finished recognition (done or failed), or 202 while it is still queued; "
-            "then poll `GET /api/v1/recognitions/{id}`."
+            "then poll `GET /api/v1/recognitions/{id}`.\n\n"
+            "Send an `Idempotency-Key` header to retry safely: the same key from the same account (or "
+            "anonymous session) within 24 hours answers with the recognition the first request made, never "
+            "a second one; the same key with another body is refused (422)."
         ),
         parameters=[
             WaitSerializer,
+            OpenApiParameter(idempotency.HEADER, {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+                             OpenApiParameter.HEADER, description="A unique value of yours for this upload (a UUID), "
+                                                                  "sent again as is when the request is retried."),
             OpenApiParameter("Location", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[201, 202],
                              description="The recognition's address: `/api/v1/recognitions/{id}`."),
         ],
@@ -143,6 +153,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
         responses={
             201: OpenApiResponse(RecognitionSerializer, description="Finished: done, or failed with an error code."),
             202: OpenApiResponse(RecognitionSerializer, description="Accepted, still queued or running."),
+            422: OpenApiResponse(description="The Idempotency-Key was used for another request body."),
         },
         examples=[
             OpenApiExample("From a URL", request_only=True, value={"url": "https://example.org/cat.jpg", "top_k": 3, "lang": "zh-hans"}),
@@ -150,29 +161,53 @@ class RecognitionList(uploads.UploadLimits, APIView):
         ],
     )
     def post(self, request):
-        if pipeline.queue_is_full():
-            raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS)
+        key = idempotency_key(request)
         wait = query(WaitSerializer, request)["wait"]
         data, multipart = body(request)
         serializer = IMAGE_SERIALIZERS[image_field(request, data, multipart)](data=data)
         serializer.is_valid(raise_exception=True)
         params = serializer.validated_data
-        upload = image_from(params)
-        # One write transaction for a new anonymous session and the upload, not two.
+        print_ = idempotency.fingerprint(data) if key else ""
+        recognition = earlier_recognition(request, key, print_) if key else None
+        if recognition is None:
+            if pipeline.queue_is_full():
+                raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS)
+            upload = image_from(params)
+            # One write transaction for a new anonymous session, the upload and its key.
+            try:
+                recognition, = idempotency.save_once(request, key, print_, lambda: [pipeline.submit(
+                    upload, model=params.get("model"), top_k=params["top_k"], **access.owner_fields(request))])
+            except pipeline.OverLimit as refused:
+                raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
         try:
-            with transaction.atomic():
-                recognition = pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"],
-                                              **access.owner_fields(request))
-        except pipeline.OverLimit as refused:
-            raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
-        if wait:
-            finished.wait_for(recognition.pk, wait)
-        recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
+            if wait:
+                finished.wait_for(recognition.pk, wait)
+            recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
+        except DATABASE_ERRORS as exc:
+            # It is saved: say so, as it was when last read, rather than a 503 that
+            # would have the client send it again.
+            log.warning("recognition %s: saved, but the database could not be read again: %s", recognition.pk, exc)
         return Response(
             represent(recognition, language(request, params)),
             status=status.HTTP_201_CREATED if recognition.is_finished else status.HTTP_202_ACCEPTED,
             headers={"Location": reverse("api-recognition", args=[recognition.pk])},
         )
+
+
+def idempotency_key(request) -> str | None:
+    try:
+        return idempotency.key_of(request)
+    except idempotency.InvalidKey as exc:
+        raise errors.ApiError(errors.INVALID_REQUEST, str(exc)) from None
+
+
+def earlier_recognition(request, key: str, print_: str) -> Recognition | None:
+    """The recognition the first request with this Idempotency-Key made, if any."""
+    try:
+        found = idempotency.earlier(request, key, print_)
+    except idempotency.KeyReused as exc:
+        raise errors.ApiError(errors.IDEMPOTENCY_KEY_REUSED, str(exc)) from None
+    return found[0] if found else None
 
 
 class RecognitionDetail(APIView):

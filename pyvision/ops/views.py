@@ -13,9 +13,9 @@ from django.views import defaults
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from pyvision.api import errors
+from pyvision.api import errors, uploads
 from pyvision.celery import app
-from pyvision.recognition import pipeline
+from pyvision.recognition import idempotency, pipeline
 
 from . import heartbeat, status
 from .metrics import DatabaseCollector
@@ -117,6 +117,11 @@ def server_error(request):
     from botocore.exceptions import BotoCoreError, ClientError
 
     error = sys.exc_info()[1]
+    # The database went away as the upload committed: it may be saved, and a 503 that
+    # said "nothing was saved" would make a client send it again.
+    if isinstance(error, idempotency.OutcomeUnknown):
+        log.warning("database unreachable while committing an upload: %s", error.__cause__)
+        return unavailable(request, errors.MAYBE_SAVED)
     # OperationalError/InterfaceError: the server is down or the connection broke, not a bug.
     if isinstance(error, (OperationalError, InterfaceError)):
         log.warning("database unreachable: %s", error)
@@ -131,8 +136,11 @@ def unavailable(request, code: str, retry_after: int = pipeline.RETRY_AFTER_SECO
     """503 with Retry-After: JSON for the API, a short page for people.
 
     The page is plain HTML, not a template: templates read the session and the user,
-    which live in the database.
+    which live in the database. The rest of an upload's body is read first: a server
+    that answers with a body unread resets the connection, and the client sees no
+    answer at all.
     """
+    uploads.discard_unread_body(request)
     if errors.is_api(request):
         response = errors.error_response(code)
     else:

@@ -69,6 +69,9 @@ class Recognition(models.Model):
     top_k = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The worker process ("host:pid") running the current attempt: if its heartbeat
+    # stops, the recognition is given to another (recovery.py).
+    worker = models.CharField(max_length=200, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -105,3 +108,22 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rank}. {self.synset.wnid} {self.score:.3f}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key for one upload request, and the recognitions it made:
+    the same key sent again by the same owner gets those back instead of new ones."""
+
+    # "user:<id>" or "session:<key>": one unique constraint for both kinds of owner,
+    # which a nullable owner column would not give on every database.
+    scope = models.CharField(max_length=60)
+    key = models.CharField(max_length=255)
+    # Which image of the request (the site's form may send several).
+    position = models.PositiveSmallIntegerField(default=0)
+    # A digest of what the request asked for: the same key with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    recognition = models.ForeignKey(Recognition, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key", "position"], name="one_use_per_idempotency_key")]

@@ -114,33 +114,43 @@ def queue_is_full() -> bool:
 TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
-def requeue_unfinished(older_than: timedelta) -> int:
+def requeue_unfinished(older_than: timedelta, *, all_running: bool = False) -> int:
     """Enqueue again what a lost worker or a lost message left behind.
 
-    Running recognitions older than ``older_than`` go back to queued, unless their
-    worker was lost RECOGNITION_MAX_ATTEMPTS times already: those fail. Then every
-    queued one older than that is enqueued again. Running twice is harmless:
+    Running recognitions older than ``older_than`` that name no worker go back to
+    queued (those that name one are given back when its heartbeat stops: recovery.py,
+    so a slow worker keeps its work), or all running ones with ``all_running``. Then
+    every queued one older than that is enqueued again. Running twice is harmless:
     ``worker.run`` only claims a recognition that is still queued.
     """
-    now = timezone.now()
-    cutoff = now - older_than
+    cutoff = timezone.now() - older_than
     abandoned = Recognition.objects.filter(status=Recognition.Status.RUNNING, started_at__lte=cutoff)
-    given_up = abandoned.filter(attempts__gte=settings.RECOGNITION_MAX_ATTEMPTS).update(
-        status=Recognition.Status.FAILED,
-        finished_at=now,
-        error_code=TOO_MANY_ATTEMPTS,
-        error_message=f"The recognition was interrupted {settings.RECOGNITION_MAX_ATTEMPTS} times "
-                      "(its worker stopped or was lost each time); it is not tried again.",
-    )
-    if given_up:
-        log.warning("%d recognitions failed after %d attempts", given_up, settings.RECOGNITION_MAX_ATTEMPTS)
-    abandoned.filter(attempts__lt=settings.RECOGNITION_MAX_ATTEMPTS).update(status=Recognition.Status.QUEUED)
+    give_back(abandoned if all_running else abandoned.filter(worker=""))
     stale = list(Recognition.objects.filter(status=Recognition.Status.QUEUED, created_at__lte=cutoff).values_list("pk", flat=True))
     for pk in stale:
         enqueue(pk)
     if stale:
         log.info("requeued %d unfinished recognitions", len(stale))
     return len(stale)
+
+
+def give_back(abandoned) -> list:
+    """Queue again running recognitions whose attempt was lost, unless they were lost
+    RECOGNITION_MAX_ATTEMPTS times already: those fail. Returns the ids queued again."""
+    abandoned = abandoned.filter(status=Recognition.Status.RUNNING)
+    given_up = abandoned.filter(attempts__gte=settings.RECOGNITION_MAX_ATTEMPTS).update(
+        status=Recognition.Status.FAILED,
+        finished_at=timezone.now(),
+        error_code=TOO_MANY_ATTEMPTS,
+        error_message=f"The recognition was interrupted {settings.RECOGNITION_MAX_ATTEMPTS} times "
+                      "(its worker stopped or was lost each time); it is not tried again.",
+    )
+    if given_up:
+        log.warning("%d recognitions failed after %d attempts", given_up, settings.RECOGNITION_MAX_ATTEMPTS)
+    ids = list(abandoned.values_list("pk", flat=True))
+    # Only those still running: a late result may have come in since they were listed.
+    Recognition.objects.filter(pk__in=ids, status=Recognition.Status.RUNNING).update(status=Recognition.Status.QUEUED)
+    return ids
 
 
 def recognize_again(image: Image, model: str) -> Recognition:

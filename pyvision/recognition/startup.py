@@ -10,8 +10,9 @@ from datetime import timedelta
 
 from celery.signals import worker_ready
 from django.conf import settings
+from django.db import close_old_connections
 
-from . import files, pipeline
+from . import files, idempotency, pipeline
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,10 @@ def prepare_worker(sender, **kwargs):
     left unfinished, now and every little while.
 
     In embedded mode this worker is the only one, so whatever is running now was
-    interrupted by a crash: it is taken again at once. With several workers, only what
-    has been running longer than PYVISION_STALE_SECONDS is presumed lost: the others
-    may be running on a live worker.
+    interrupted by a crash: it is taken again at once. With several workers, what a
+    worker was running comes back when its heartbeat stops (recovery.py); this sweep
+    sends again what was queued longer than PYVISION_STALE_SECONDS (a message lost on
+    the way to the broker).
     """
     # Imported here: web processes load this module, and do without onnxruntime.
     from . import worker
@@ -35,18 +37,23 @@ def prepare_worker(sender, **kwargs):
     worker.model(settings.DEFAULT_MODEL)
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
-    try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale)
+    try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale, all_running=settings.EMBEDDED_BROKER)
     sender.timer.call_repeatedly(min(SWEEP_INTERVAL_SECONDS, stale.total_seconds() / 2), try_later, (*sweep, stale))
     # Anonymous uploads are deleted after their retention time, with no beat process.
     purge = "the purge of anonymous uploads", files.purge_anonymous
     try_later(*purge)
     sender.timer.call_repeatedly(PURGE_INTERVAL_SECONDS, try_later, purge)
+    forget_keys = "the purge of old idempotency keys", idempotency.purge
+    sender.timer.call_repeatedly(PURGE_INTERVAL_SECONDS, try_later, forget_keys)
 
 
-def try_later(what: str, job, *args) -> None:
+def try_later(what: str, job, *args, **kwargs) -> None:
     """Run a periodic job. The database or the broker may be down for a while: the
     job's next run tries again."""
+    # Jobs run on the worker's timer thread, which no task or request ends: a
+    # connection broken by a database outage is dropped here, or it stays broken.
+    close_old_connections()
     try:
-        job(*args)
+        job(*args, **kwargs)
     except Exception:
         log.warning("%s failed; trying again later", what, exc_info=True)

@@ -20,7 +20,7 @@ from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 
-from . import access, files, finished
+from . import access, files, finished, recovery
 from .logs import about_recognition
 from .models import UNKNOWN_PIXELS, Prediction, Recognition
 from .signals import recognition_done
@@ -81,8 +81,11 @@ def run(recognition_id: str) -> None:
         return
     if str(claimed_id) != str(recognition_id):
         log.info("recognition %s: its turn goes to %s, whose owner has less being recognised", recognition_id, claimed_id)
-    with about_recognition(claimed_id):
-        recognise(claimed_id)
+    try:
+        with about_recognition(claimed_id):
+            recognise(claimed_id)
+    finally:
+        recovery.let_go(claimed_id)
 
 
 def recognise(recognition_id) -> None:
@@ -142,8 +145,15 @@ def claim(recognition_id):
 
 
 def _take(pk) -> bool:
-    return bool(Recognition.objects.filter(pk=pk, status=Recognition.Status.QUEUED).update(
-        status=Recognition.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1))
+    """Claim ``pk``, signed with this worker's name; held from before the claim, so that
+    this worker's own heartbeat never gives it back (recovery.release_stranded)."""
+    recovery.hold(pk)
+    taken = bool(Recognition.objects.filter(pk=pk, status=Recognition.Status.QUEUED).update(
+        status=Recognition.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1,
+        worker=recovery.worker_name()))
+    if not taken:
+        recovery.let_go(pk)
+    return taken
 
 
 def fairest(waiting: list[dict]) -> dict:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pyvision.api import throttling
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
-from pyvision.recognition import access, pipeline
+from pyvision.recognition import access, idempotency, pipeline
 from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
 
@@ -73,18 +73,13 @@ def accept_upload(request, oversize):
         "name": name[:80], "limit": filesizeformat(settings.MAX_UPLOAD_BYTES)} for name in oversize.skipped]
     errors += [problem] if problem else []
     cards, busy = [], None
-    for upload in [] if problem else files:
-        # Each file is one recognition: it counts against the queue and the rate limits.
-        if busy := too_busy(request):
-            errors.append(busy.message)
-            break
+    if not problem:
         try:
-            recognition = pipeline.submit(upload, model=model, note=note, **access.owner_fields(request))
-        except pipeline.OverLimit as refused:
-            busy = Busy(413 if refused.retry_after is None else 429, refused.message, refused.retry_after)
-            errors.append(refused.message)
-            break
-        cards.append(present(recognition))
+            recognitions, busy = submit_once(request, files, model, note)
+        except (idempotency.InvalidKey, idempotency.KeyReused) as exc:
+            return HttpResponse(str(exc), status=400 if isinstance(exc, idempotency.InvalidKey) else 422)
+        cards = [present(recognition) for recognition in recognitions]
+        errors += [busy.message] if busy else []
     status = 200 if cards or not errors else busy.status if busy else 400
     if not request.htmx:
         if cards and not errors:
@@ -104,6 +99,31 @@ def note_problem(note: str) -> str | None:
     if "\x00" in note:  # PostgreSQL refuses it in text; no note needs it
         return _("The note contains a NUL character, which notes may not hold.")
     return None
+
+
+def submit_once(request, files, model: str, note: str) -> tuple[list[Recognition], "Busy | None"]:
+    """Each file is one recognition: it counts against the queue and the rate limits.
+    With an Idempotency-Key, a form sent again gets the recognitions of the first."""
+    key = idempotency.key_of(request)
+    print_ = idempotency.fingerprint({"model": model, "note": note, "image": files}) if key else ""
+    if key and (first := idempotency.earlier(request, key, print_)) is not None:
+        return first, None
+    busy = None
+
+    def submit():
+        nonlocal busy
+        recognitions = []
+        for upload in files:
+            if busy := too_busy(request):
+                break
+            try:
+                recognitions.append(pipeline.submit(upload, model=model, note=note, **access.owner_fields(request)))
+            except pipeline.OverLimit as refused:
+                busy = Busy(413 if refused.retry_after is None else 429, refused.message, refused.retry_after)
+                break
+        return recognitions
+
+    return idempotency.save_once(request, key, print_, submit), busy
 
 
 def form_problem(model: str, note: str, sent) -> str | None:
