@@ -333,7 +333,7 @@ elif CACHE_URL:
 else:
     # Past MAX_ENTRIES the folder drops a third of its counters at random: high enough
     # that only a flood from thousands of addresses reaches it.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+    CACHES = {"default": {"BACKEND": "pyvision.cache.FileCache",
                           "LOCATION": DATA_DIR / "cache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
 # Accounts: failed logins per account and per client address (site and admin),
 # registrations and password-reset mails per address, reset mails per email address;

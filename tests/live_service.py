@@ -54,6 +54,9 @@ class LiveService:
                 raise RuntimeError(f"pyvision run exited with {self.process.returncode}; see {self.log.name}")
             try:
                 if self.http.get(self.url + "/", timeout=2).status_code == 200:
+                    # Like the site's own script: the API wants the CSRF token from a
+                    # client that carries the session cookie the page gave it.
+                    self.http.headers["X-CSRFToken"] = self.http.cookies.get("csrftoken", "")
                     return
             except (requests.ConnectionError, requests.Timeout):
                 # Not listening yet, or still loading the site on a busy machine.

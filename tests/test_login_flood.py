@@ -80,4 +80,6 @@ def test_eight_threads_of_wrong_logins_cost_the_site_no_more_than_health_checks(
           f" of wrong logins {guesses * 1000:.1f} ms ({len(statuses)} guesses answered while measuring,"
           f" {statuses.count(429)} refused)")
     assert statuses.count(429) >= len(statuses) - THREADS > 0  # a few were in flight when the limit was reached
-    assert guesses <= 2 * health_checks
+    # A refused guess reads its form and two counters, a health check nothing: some
+    # margin on a shared machine. A guess that hashed a password made it 15x or more.
+    assert guesses <= 3 * health_checks

@@ -5,7 +5,7 @@ operation that creates an object to the operations on it."""
 
 import re
 
-from drf_spectacular import openapi
+from drf_spectacular import authentication, openapi
 
 from . import errors
 from .permissions import AnonymousIfAllowed
@@ -80,3 +80,10 @@ def link_created_objects(result, generator, request, public):
             for answer in created:
                 answer.setdefault("links", {}).update(links)
     return result
+
+
+class SessionScheme(authentication.SessionScheme):
+    """The site's session as DRF's (cookie `sessionid`), which it extends to check CSRF
+    for anonymous sessions too."""
+
+    target_class = "pyvision.api.authentication.SessionAuthentication"
