@@ -3,7 +3,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from pyvision.engine.registry import MODELS
+from pyvision.custom_models import catalog
 from pyvision.engine.synsets import load_synsets
 from pyvision.recognition.models import Recognition
 
@@ -56,9 +56,15 @@ def is_json(value, kind: str) -> bool:
 
 
 class RecognitionOptionsSerializer(serializers.Serializer):
-    model = serializers.ChoiceField(choices=list(MODELS), required=False, help_text="Default: the server's default model (lite0).")
+    model = Text(required=False, max_length=32,
+                 help_text="A model's name from `GET /api/v1/models`: built-in or custom. Default: the server's default model (lite0).")
     top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5, help_text="How many classes to return.")
     lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False, help_text="Language of `label`.")
+
+    def validate_model(self, name: str) -> str:
+        if not catalog.is_available(name):
+            raise serializers.ValidationError(_("No model is named %(name)s; see GET /api/v1/models.") % {"name": name})
+        return name
 
 
 class RecognitionUploadSerializer(RecognitionOptionsSerializer):
@@ -133,17 +139,21 @@ class ErrorResponseSerializer(serializers.Serializer):
 
 class PredictionSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
-    wnid = serializers.CharField()
+    wnid = serializers.CharField(allow_null=True, help_text="The ImageNet class; null for a custom model's label.")
+    label_id = serializers.CharField(allow_null=True, help_text="A custom model's label id; null for an ImageNet class.")
     label = serializers.CharField(help_text="The class's first name in the requested language.")
     names = serializers.DictField(child=serializers.CharField(), help_text="Every name, by language.")
     score = serializers.FloatField()
-    hierarchy = HierarchyEntrySerializer(many=True, help_text="WordNet hypernyms, root first, ending with this class.")
+    hierarchy = HierarchyEntrySerializer(many=True, help_text="WordNet hypernyms, root first, ending with this class; "
+                                                              "empty for a custom model's label.")
 
 
-def prediction(rank: int, synset, score: float, language: str) -> dict:
-    """One PredictionSerializer object: the same for a recognition and a classify result."""
-    return {"rank": rank, "wnid": synset.wnid, "label": synset.label(language), "names": synset.names,
-            "score": score, "hierarchy": synset.hierarchy}
+def prediction(rank: int, predicted, score: float, language: str) -> dict:
+    """One PredictionSerializer object: the same for a recognition and a classify result.
+    ``predicted``: a Synset, or a custom model's Label."""
+    return {"rank": rank, "wnid": predicted.wnid, "label_id": getattr(predicted, "label_id", None),
+            "label": predicted.label(language), "names": predicted.names, "score": score,
+            "hierarchy": predicted.hierarchy}
 
 
 class SynsetSerializer(serializers.Serializer):
@@ -163,9 +173,12 @@ class ModelSerializer(serializers.Serializer):
     input_size = serializers.IntegerField()
     # Not get_default: DRF's Field has one, whose docstring would be this field's documentation.
     default = serializers.SerializerMethodField(method_name="is_default", help_text="The model used when none is asked for.")
+    custom = serializers.BooleanField(help_text="Added by this server's operator (`pyvision models add`).")
+    labels = serializers.IntegerField(help_text="How many classes it tells apart.")
+    languages = serializers.ListField(child=serializers.CharField(), help_text="The languages its classes have names in.")
 
-    def is_default(self, spec) -> bool:
-        return spec.name == settings.DEFAULT_MODEL
+    def is_default(self, model) -> bool:
+        return model["name"] == settings.DEFAULT_MODEL
 
 
 class RecognitionSerializer(serializers.Serializer):
@@ -186,7 +199,7 @@ class RecognitionSerializer(serializers.Serializer):
     def get_predictions(self, recognition):
         if recognition.status != Recognition.Status.DONE:
             return []
-        return [prediction(p.rank, p.synset, p.score, self.context["lang"]) for p in recognition.predictions.all()]
+        return [prediction(p.rank, p.predicted, p.score, self.context["lang"]) for p in recognition.predictions.all()]
 
     @extend_schema_field(ErrorSerializer(allow_null=True))
     def get_error(self, recognition):

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.api import throttling
-from pyvision.engine.registry import MODELS
+from pyvision.custom_models import catalog
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
@@ -88,7 +88,7 @@ def accept_upload(request, oversize):
 
 
 def form_problem(model: str, note: str, sent) -> str | None:
-    if model not in MODELS:
+    if not catalog.is_available(model):
         return _("Unknown model %(model)s.") % {"model": model[:40]}
     if len(note) > MAX_NOTE_LENGTH:
         return _("The note has %(length)d characters; the limit is %(limit)d.") % {
