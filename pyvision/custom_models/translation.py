@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from typing import Protocol
 
 import requests
@@ -42,6 +43,8 @@ BAIDU_ERRORS = {
 # Retried after a pause: the query was fine, its time was not.
 BAIDU_RETRIED = {"52001", "52002", "54003"}
 RETRIES = 3
+# Baidu counts queries a second: a refused query is sent again once that second is over.
+RETRY_PAUSE_SECONDS = 1.0
 
 
 class TranslationError(RuntimeError):
@@ -80,10 +83,10 @@ class BaiduTranslator:
         for attempt in range(1, RETRIES + 1):
             salt = str(secrets.randbelow(10**9))
             sign = hashlib.md5((self.appid + q + salt + self.secret).encode()).hexdigest()
-            self._wait_turn()
             try:
-                response = self._session.post(self.url, data={"q": q, "from": source, "to": target, "appid": self.appid,
-                                                              "salt": salt, "sign": sign}, timeout=TIMEOUT_SECONDS)
+                with self._turn():
+                    response = self._session.post(self.url, timeout=TIMEOUT_SECONDS, data={
+                        "q": q, "from": source, "to": target, "appid": self.appid, "salt": salt, "sign": sign})
                 response.raise_for_status()
                 answer = response.json()
             except (requests.RequestException, ValueError) as exc:
@@ -97,15 +100,22 @@ class BaiduTranslator:
             if code not in BAIDU_RETRIED or attempt == RETRIES:
                 meaning = BAIDU_ERRORS.get(code, answer.get("error_msg", "unknown error"))
                 raise TranslationError(f"Baidu translation failed with error {code}: {meaning}.")
+            time.sleep(RETRY_PAUSE_SECONDS)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _wait_turn(self) -> None:
-        """At most ``queries_per_second`` queries, from every thread of this process."""
+    @contextmanager
+    def _turn(self):
+        """At most ``queries_per_second`` queries, from every thread of this process. Counted
+        from the end of the last answer: Baidu counts arrivals, and a query that took long
+        to arrive must not bring the next one within its second."""
         with self._lock:
             wait = self._last_query + self.interval - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            self._last_query = time.monotonic()
+            try:
+                yield
+            finally:
+                self._last_query = time.monotonic()
 
 
 def batches(texts: list[str]) -> list[list[str]]:
