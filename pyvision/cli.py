@@ -298,12 +298,12 @@ def show_row(args, row) -> None:
 
 
 def eval_command(args) -> int:
-    from pyvision.engine.evaluate import evaluate, labelled_images
+    from pyvision.engine.evaluate import evaluate, label_ids, labelled_images
 
     if not args.folder.is_dir():
         sys.exit(f"pyvision eval: {args.folder} is not a folder")
     classifier = load_classifier(args)
-    with tqdm(total=len(labelled_images(args.folder)), unit="img", file=sys.stderr, disable=args.json) as bar:
+    with tqdm(total=len(labelled_images(args.folder, label_ids(classifier))), unit="img", file=sys.stderr, disable=args.json) as bar:
         result = evaluate(classifier, args.folder, progress=bar.update)
     if args.json:
         print(json.dumps({"model": result.model, "n": result.n, "top1": result.top1, "top5": result.top5}))

@@ -3,6 +3,7 @@ model: recognitions and classify through the API, the model list, the site; refu
 with a reason when it could not serve; its labels kept when it is removed."""
 
 import io
+import json
 
 import pytest
 from django.test import Client
@@ -121,6 +122,19 @@ def test_the_cli_classifies_with_a_custom_model(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["classify", "--model", "colours", "--json", str(tmp_path / "red.jpg")]) == 0
     assert '"label": "red"' in capsys.readouterr().out
+
+
+def test_eval_and_bench_take_a_custom_model(tmp_path, capsys):
+    add(tmp_path)
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    for colour in ("red", "green", "blue"):
+        (folder / f"{colour}_1.jpg").write_bytes(photo(colour))
+    capsys.readouterr()
+    assert cli.main(["eval", "--model", "colours", "--json", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"model": "colours", "n": 3, "top1": 1.0, "top5": 1.0}
+    assert cli.main(["bench", "--model", "colours", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "colours"
 
 
 def test_a_file_that_is_not_onnx_is_refused_and_nothing_is_stored(tmp_path, capsys, media):
