@@ -147,12 +147,18 @@ def load_classifier(args, *, pipelined: bool = False):
         return Classifier(args.model, threads=args.threads, spin=not pipelined)
     # A custom model: its file and labels are the service's, in its storage and database.
     service().setup_django()
+    from django.db import DatabaseError
+
     from pyvision.custom_models import catalog
 
     try:
         return catalog.classifier(args.model, threads=args.threads, spin=not pipelined)
-    except catalog.UnknownModel as exc:
-        sys.exit(f"pyvision {args.command}: {exc}")
+    except (catalog.UnknownModel, DatabaseError) as exc:
+        unreadable = f" (the service's database, where custom models are, could not be read: {exc})" \
+            if isinstance(exc, DatabaseError) else ""
+        print(f"pyvision {args.command}: no model is named {args.model!r}{unreadable}; choose one of "
+              f"{', '.join([*MODELS, REFERENCE_MODEL.name])} or a custom model (`pyvision models list`)", file=sys.stderr)
+        return sys.exit(2)  # argparse's status for a wrong argument
 
 
 def progress(total: int):
@@ -216,9 +222,9 @@ def tag_command(args) -> int:
 
     if args.hedged:
         sys.exit("pyvision tag: --hedged needs hedged answers (issue 11), which this version does not have yet")
-    from pyvision.engine.registry import MODELS
+    from pyvision.engine.registry import MODELS, REFERENCE_MODEL
 
-    if args.model not in MODELS:
+    if args.model not in (*MODELS, REFERENCE_MODEL.name) and not args.server:
         # Its keywords come from the ImageNet names and hierarchy (library/keywords.py).
         sys.exit(f"pyvision tag: tags with the built-in models ({', '.join(MODELS)}); custom models are not supported yet")
     if not 0 <= args.min_score <= 1:

@@ -55,16 +55,31 @@ def is_json(value, kind: str) -> bool:
     return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
 
 
+class ModelChoice(serializers.ChoiceField):
+    """The models this server runs now, the custom ones included: read at each request
+    and each time the schema is generated, so the schema's enum says what is accepted."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=(), **kwargs)
+
+    @property
+    def choices(self):
+        return {name: name for name in catalog.names()}
+
+    @choices.setter
+    def choices(self, value):
+        pass  # always the catalogue's
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not catalog.is_available(data):
+            raise serializers.ValidationError(_("No model is named %(name)s; see GET /api/v1/models.") % {"name": str(data)[:40]})
+        return data
+
+
 class RecognitionOptionsSerializer(serializers.Serializer):
-    model = Text(required=False, max_length=32,
-                 help_text="A model's name from `GET /api/v1/models`: built-in or custom. Default: the server's default model (lite0).")
+    model = ModelChoice(required=False, help_text="A model from `GET /api/v1/models`, built-in or custom. Default: the server's default model (lite0).")
     top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5, help_text="How many classes to return.")
     lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False, help_text="Language of `label`.")
-
-    def validate_model(self, name: str) -> str:
-        if not catalog.is_available(name):
-            raise serializers.ValidationError(_("No model is named %(name)s; see GET /api/v1/models.") % {"name": name})
-        return name
 
 
 class RecognitionUploadSerializer(RecognitionOptionsSerializer):
