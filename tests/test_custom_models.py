@@ -64,6 +64,14 @@ def test_a_model_added_through_the_cli_recognises_through_the_api_with_its_label
     assert listed["lite0"]["labels"] == 1000 and not listed["lite0"]["custom"]
 
 
+def test_the_schema_lists_the_custom_model_among_the_accepted_names(tmp_path):
+    client = APIClient()
+    before = client.get("/api/schema/?format=json").json()["components"]["schemas"]["ModelEnum"]["enum"]
+    add(tmp_path)
+    after = client.get("/api/schema/?format=json").json()["components"]["schemas"]["ModelEnum"]["enum"]
+    assert (before, after) == (["lite0", "lite2"], ["lite0", "lite2", "colours"])
+
+
 def test_classify_in_the_web_process_uses_the_custom_model(tmp_path):
     add(tmp_path)
     response = APIClient().post("/api/v1/classify", {"image": [named(photo("blue")), named(photo("green"))],
