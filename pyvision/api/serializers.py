@@ -1,9 +1,11 @@
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from pyvision.custom_models import catalog
+from pyvision.engine.registry import MODELS
 from pyvision.engine.synsets import load_synsets
 from pyvision.recognition.models import Recognition
 
@@ -64,11 +66,19 @@ class ModelChoice(serializers.ChoiceField):
 
     @property
     def choices(self):
-        return {name: name for name in catalog.names()}
+        try:
+            names = catalog.names()
+        except DatabaseError:
+            # `manage.py check` generates the schema, before the database may exist.
+            names = list(MODELS)
+        return {name: name for name in names}
 
     @choices.setter
     def choices(self, value):
         pass  # always the catalogue's
+
+    def to_representation(self, value):
+        return value
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or not catalog.is_available(data):
