@@ -107,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     loadtest.add_argument("--json", action="store_true")
     loadtest.set_defaults(handler=loadtest_command)
 
+    from pyvision.custom_models.commands import add_parser as add_models_parser
+
+    add_models_parser(commands)
+
     manage = commands.add_parser("manage", help="Django's management commands", add_help=False)
     manage.add_argument("arguments", nargs=argparse.REMAINDER)
     manage.set_defaults(handler=lambda args: service().manage(args.arguments))
@@ -124,8 +128,9 @@ def service():
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     from pyvision.engine.registry import DEFAULT_MODEL, MODELS, REFERENCE_MODEL
 
-    parser.add_argument("--model", default=DEFAULT_MODEL, choices=[*sorted(MODELS), REFERENCE_MODEL.name],
-                        help=f"default {DEFAULT_MODEL}; {REFERENCE_MODEL.name} is the float model lite0 was quantised from")
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="|".join([*sorted(MODELS), REFERENCE_MODEL.name, "CUSTOM"]),
+                        help=f"default {DEFAULT_MODEL}; {REFERENCE_MODEL.name} is the float model lite0 was quantised from; "
+                             "CUSTOM: a model added with `pyvision models add`")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="onnxruntime threads per inference (default: one per core)")
 
@@ -137,8 +142,24 @@ def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
 
 def load_classifier(args, *, pipelined: bool = False):
     from pyvision.engine.classifier import Classifier
+    from pyvision.engine.registry import MODELS, REFERENCE_MODEL
 
-    return Classifier(args.model, threads=args.threads, spin=not pipelined)
+    if args.model in MODELS or args.model == REFERENCE_MODEL.name:
+        return Classifier(args.model, threads=args.threads, spin=not pipelined)
+    # A custom model: its file and labels are the service's, in its storage and database.
+    service().setup_django()
+    from django.db import DatabaseError
+
+    from pyvision.custom_models import catalog
+
+    try:
+        return catalog.classifier(args.model, threads=args.threads, spin=not pipelined)
+    except (catalog.UnknownModel, DatabaseError) as exc:
+        unreadable = f" (the service's database, where custom models are, could not be read: {exc})" \
+            if isinstance(exc, DatabaseError) else ""
+        print(f"pyvision {args.command}: no model is named {args.model!r}{unreadable}; choose one of "
+              f"{', '.join([*MODELS, REFERENCE_MODEL.name])} or a custom model (`pyvision models list`)", file=sys.stderr)
+        return sys.exit(2)  # argparse's status for a wrong argument
 
 
 def progress(total: int):
@@ -202,6 +223,11 @@ def tag_command(args) -> int:
 
     if args.hedged:
         sys.exit("pyvision tag: --hedged needs hedged answers (issue 11), which this version does not have yet")
+    from pyvision.engine.registry import MODELS, REFERENCE_MODEL
+
+    if args.model not in (*MODELS, REFERENCE_MODEL.name) and not args.server:
+        # Its keywords come from the ImageNet names and hierarchy (library/keywords.py).
+        sys.exit(f"pyvision tag: tags with the built-in models ({', '.join(MODELS)}); custom models are not supported yet")
     if not 0 <= args.min_score <= 1:
         sys.exit("pyvision tag: --min-score must be between 0 and 1")
     if not 1 <= args.top <= 1000:
@@ -279,13 +305,14 @@ def show_row(args, row) -> None:
 
 
 def eval_command(args) -> int:
-    from pyvision.engine.evaluate import evaluate, labelled_images
+    from pyvision.engine.evaluate import evaluate, label_ids, labelled_images
     from pyvision.engine.hedging import DEFAULT_CONFIDENCE
 
     if not args.folder.is_dir():
         sys.exit(f"pyvision eval: {args.folder} is not a folder")
     classifier = load_classifier(args)
-    with tqdm(total=len(labelled_images(args.folder)), unit="img", file=sys.stderr, disable=args.json) as bar:
+    with tqdm(total=len(labelled_images(args.folder, label_ids(classifier))), unit="img", file=sys.stderr,
+              disable=args.json) as bar:
         result = evaluate(classifier, args.folder, confidence=args.confidence or DEFAULT_CONFIDENCE, progress=bar.update)
     if args.json:
         print(json.dumps({"model": result.model, "n": result.n, "top1": result.top1, "top5": result.top5,

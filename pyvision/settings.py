@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "pyvision.synsets",
+    "pyvision.custom_models",
     "pyvision.recognition",
     "pyvision.web",
     "pyvision.accounts",
@@ -212,6 +213,15 @@ PAGE_SIZE = int(os.environ.get("PYVISION_PAGE_SIZE", "24"))
 # Recognition
 MAX_IMAGE_PIXELS = int(os.environ.get("PYVISION_MAX_PIXELS", "50000000"))
 DEFAULT_MODEL = os.environ.get("PYVISION_DEFAULT_MODEL", "lite0")
+
+# Custom models (`pyvision models add`) and the service that translates their labels' names.
+CUSTOM_MODEL_MAX_BYTES = int(float(os.environ.get("PYVISION_CUSTOM_MODEL_MAX_MB", "200")) * 1024 * 1024)
+TRANSLATOR = os.environ.get("PYVISION_TRANSLATOR", "")
+BAIDU_APPID = os.environ.get("PYVISION_BAIDU_APPID", "")
+BAIDU_SECRET = os.environ.get("PYVISION_BAIDU_SECRET", "")
+BAIDU_URL = os.environ.get("PYVISION_BAIDU_URL", "https://fanyi-api.baidu.com/api/trans/vip/translate")
+# The free tier allows one query a second.
+BAIDU_QUERIES_PER_SECOND = float(os.environ.get("PYVISION_BAIDU_QPS", "1"))
 # Worker: one process, a thread per concurrent recognition: the threads decode in
 # parallel and share batches of up to WORKER_BATCH_SIZE images through the model, which
 # runs on ENGINE_THREADS threads.

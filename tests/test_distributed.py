@@ -4,6 +4,8 @@ killed, the broker and the database restarted: nothing accepted is lost or done 
 and what was interrupted is done again within seconds."""
 
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -12,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from tests.colour_model import photo as colour_photo
+from tests.colour_model import write_model
 from tests.distributed_service import DistributedService
 from tests.services import mariadb, postgres, rabbitmq, redis, s3  # noqa: F401 (fixtures)
 
@@ -297,3 +301,32 @@ def log_in(url: str, password: str) -> int:
     browser.get(url + "/account/login/", timeout=30)
     return browser.post(url + "/account/login/", timeout=30, allow_redirects=False, data={
         "username": "ada", "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}).status_code
+
+
+def test_a_custom_model_added_on_one_host_is_read_from_s3_by_every_worker(postgres_redis, tmp_path_factory, s3):
+    """Each worker loads it from the bucket, checked by its sha256: no worker has it on disk."""
+    service = postgres_redis
+    source = tmp_path_factory.mktemp("model-source")
+    onnx_file, labels = write_model(source)
+    # Added from a host of its own (a folder none of the workers can see).
+    added = subprocess.run([sys.executable, "-m", "pyvision", "models", "add", "colours", "--onnx", str(onnx_file),
+                            "--labels", str(labels), "--size", "32"], env=service.process_env("admin-host"),
+                           cwd=service.folder("admin-host"), capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr[-2000:]
+
+    colours = ["red", "green", "blue"] * 4
+    ids = [service.upload(f"{colour}.jpg", colour_photo(colour), model="colours") for colour in colours]
+    assert set(service.wait_finished(ids, timeout=120).values()) == {"done"}
+    for recognition_id, colour in zip(ids, colours):
+        assert f'<span class="label" title="{colour}">{colour}</span>' in service.card(recognition_id)
+    bucket = service.environment["PYVISION_S3_BUCKET"]
+    keys = [item["Key"] for item in s3.client.list_objects_v2(Bucket=bucket)["Contents"]]
+    stored = [key for key in keys if key.startswith("models/colours-")]
+    assert len(stored) == 1
+    # Each worker read the model from the bucket; no folder but the source holds a copy.
+    for name in service.workers:
+        log = service.worker_log(name)
+        if "done in" in log:
+            assert f"model colours: {onnx_file.stat().st_size} bytes read from storage ({stored[0]})" in log
+    assert any("bytes read from storage" in service.worker_log(name) for name in service.workers)
+    assert not list(service.root.rglob("*.onnx"))

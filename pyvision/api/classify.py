@@ -15,11 +15,11 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pyvision.custom_models import catalog
 from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.errors import ImageError
 from pyvision.meaning import answers
 from pyvision.recognition import pipeline
-from pyvision.synsets.models import by_index
 
 from . import errors, throttling, uploads
 from .serializers import (
@@ -43,18 +43,17 @@ _decoders = ThreadPoolExecutor(max_workers=settings.CLASSIFY_ENGINE_THREADS, thr
 def batcher(model: str) -> Batcher:
     """Each web process loads a model on its first classify request for it (and onnxruntime
     with the first: a web process that never classifies does without its memory)."""
-    from pyvision.engine.classifier import Classifier
-
+    key = catalog.version(model)
     with _batchers_lock:
-        if model not in _batchers:
+        if key not in _batchers:
             # The model's threads sleep between batches: the cores are shared with the
             # request threads that decode the next images.
-            classifier = Classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS,
-                                    spin=False)
-            _batchers[model] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
-                                       max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
-                                       queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
-        return _batchers[model]
+            classifier = catalog.classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS,
+                                            max_pixels=settings.MAX_IMAGE_PIXELS, spin=False)
+            _batchers[key] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
+                                     max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
+                                     queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
+        return _batchers[key]
 
 
 class ImageFailed(Exception):
@@ -132,7 +131,8 @@ class Classify(uploads.UploadLimits, APIView):
                 raise errors.ApiError(errors.RATE_LIMITED, retry_after=wait)
 
         started = time.perf_counter()
-        model = batcher(params.get("model") or settings.DEFAULT_MODEL)
+        model_name = params.get("model") or settings.DEFAULT_MODEL
+        model = batcher(model_name)
         if len(sources) == 1:
             prepared = [self._attempt(prepare, sources[0], model.classifier)]
         else:
@@ -158,11 +158,11 @@ class Classify(uploads.UploadLimits, APIView):
             results.append({"predictions": None, "hedged": None, "error": None, "timings": {
                 "decode_ms": round(decode_ms, 3), "inference_ms": elapsed_ms(queued), "total_ms": elapsed_ms(started)}})
 
-        synsets = by_index()
+        classes = catalog.classes(model_name)
         lang = language(request, params)
         for result, predictions, probabilities in zip(results, top, rows):
             if result["error"] is None:
-                result["predictions"] = [prediction(p.rank, synsets[p.index], p.score, lang) for p in predictions]
+                result["predictions"] = [prediction(p.rank, classes[p.index], p.score, lang) for p in predictions]
                 result["hedged"] = answers.hedged_now(model.classifier.spec.name, probabilities, lang)
         return Response({"results": results})
 

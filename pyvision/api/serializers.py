@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from pyvision.custom_models import catalog
 from pyvision.engine.registry import MODELS
 from pyvision.engine.synsets import load_synsets
 from pyvision.meaning import answers, search
@@ -56,8 +58,37 @@ def is_json(value, kind: str) -> bool:
     return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
 
 
+class ModelChoice(serializers.ChoiceField):
+    """The models this server runs now, the custom ones included: read at each request
+    and each time the schema is generated, so the schema's enum says what is accepted."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=(), **kwargs)
+
+    @property
+    def choices(self):
+        try:
+            names = catalog.names()
+        except DatabaseError:
+            # `manage.py check` generates the schema, before the database may exist.
+            names = list(MODELS)
+        return {name: name for name in names}
+
+    @choices.setter
+    def choices(self, value):
+        pass  # always the catalogue's
+
+    def to_representation(self, value):
+        return value
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not catalog.is_available(data):
+            raise serializers.ValidationError(_("No model is named %(name)s; see GET /api/v1/models.") % {"name": str(data)[:40]})
+        return data
+
+
 class RecognitionOptionsSerializer(serializers.Serializer):
-    model = serializers.ChoiceField(choices=list(MODELS), required=False, help_text="Default: the server's default model (lite0).")
+    model = ModelChoice(required=False, help_text="A model from `GET /api/v1/models`, built-in or custom. Default: the server's default model (lite0).")
     top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5, help_text="How many classes to return.")
     lang = serializers.ChoiceField(choices=NAME_LANGUAGES, required=False, help_text="Language of `label`.")
 
@@ -136,17 +167,21 @@ class ErrorResponseSerializer(serializers.Serializer):
 
 class PredictionSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
-    wnid = serializers.CharField()
+    wnid = serializers.CharField(allow_null=True, help_text="The ImageNet class; null for a custom model's label.")
+    label_id = serializers.CharField(allow_null=True, help_text="A custom model's label id; null for an ImageNet class.")
     label = serializers.CharField(help_text="The class's first name in the requested language.")
     names = serializers.DictField(child=serializers.CharField(), help_text="Every name, by language.")
     score = serializers.FloatField()
-    hierarchy = HierarchyEntrySerializer(many=True, help_text="WordNet hypernyms, root first, ending with this class.")
+    hierarchy = HierarchyEntrySerializer(many=True, help_text="WordNet hypernyms, root first, ending with this class; "
+                                                              "empty for a custom model's label.")
 
 
-def prediction(rank: int, synset, score: float, language: str) -> dict:
-    """One PredictionSerializer object: the same for a recognition and a classify result."""
-    return {"rank": rank, "wnid": synset.wnid, "label": synset.label(language), "names": synset.names,
-            "score": score, "hierarchy": synset.hierarchy}
+def prediction(rank: int, predicted, score: float, language: str) -> dict:
+    """One PredictionSerializer object: the same for a recognition and a classify result.
+    ``predicted``: a Synset, or a custom model's Label."""
+    return {"rank": rank, "wnid": predicted.wnid, "label_id": getattr(predicted, "label_id", None),
+            "label": predicted.label(language), "names": predicted.names, "score": score,
+            "hierarchy": predicted.hierarchy}
 
 
 class HedgedSerializer(serializers.Serializer):
@@ -178,9 +213,12 @@ class ModelSerializer(serializers.Serializer):
     input_size = serializers.IntegerField()
     # Not get_default: DRF's Field has one, whose docstring would be this field's documentation.
     default = serializers.SerializerMethodField(method_name="is_default", help_text="The model used when none is asked for.")
+    custom = serializers.BooleanField(help_text="Added by this server's operator (`pyvision models add`).")
+    labels = serializers.IntegerField(help_text="How many classes it tells apart.")
+    languages = serializers.ListField(child=serializers.CharField(), help_text="The languages its classes have names in.")
 
-    def is_default(self, spec) -> bool:
-        return spec.name == settings.DEFAULT_MODEL
+    def is_default(self, model) -> bool:
+        return model["name"] == settings.DEFAULT_MODEL
 
 
 class RecognitionSerializer(serializers.Serializer):
@@ -206,7 +244,7 @@ class RecognitionSerializer(serializers.Serializer):
     def get_predictions(self, recognition):
         if recognition.status != Recognition.Status.DONE:
             return []
-        return [prediction(p.rank, p.synset, p.score, self.context["lang"]) for p in recognition.predictions.all()]
+        return [prediction(p.rank, p.predicted, p.score, self.context["lang"]) for p in recognition.predictions.all()]
 
     @extend_schema_field(ErrorSerializer(allow_null=True))
     def get_error(self, recognition):

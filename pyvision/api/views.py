@@ -18,11 +18,13 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pyvision.custom_models.models import CustomModel
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
 from pyvision.recognition import access, files, finished, idempotency, pipeline
 from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
+from pyvision.engine.synsets import load_synsets
 from pyvision.synsets.search import matching_indexes
 
 from . import errors, fetch, uploads
@@ -58,7 +60,7 @@ EXAMPLE_DONE = {
     "finished_at": "2026-11-27T08:00:00.012000Z",
     "timings": {"queue_ms": 3.1, "decode_ms": 2.9, "inference_ms": 1.4, "total_ms": 12.0},
     "predictions": [{
-        "rank": 1, "wnid": "n02123045", "label": "tabby",
+        "rank": 1, "wnid": "n02123045", "label_id": None, "label": "tabby",
         "names": {"en": "tabby, tabby cat", "zh-hans": "虎斑猫"},
         "score": 0.62,
         "hierarchy": [{"wnid": "n00001740", "name": "entity"}, {"wnid": "n02121620", "name": "cat"},
@@ -243,7 +245,12 @@ class SynsetList(APIView):
 class ModelList(APIView):
     @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True)})
     def get(self, request):
-        return Response(ModelSerializer(MODELS.values(), many=True).data)
+        built_in = [{"name": spec.name, "description": spec.description, "input_size": spec.input_size, "custom": False,
+                     "labels": len(load_synsets()), "languages": NAME_LANGUAGES} for spec in MODELS.values()]
+        custom = [{"name": model.name, "description": model.description or model.name, "input_size": model.input_size,
+                   "custom": True, "labels": len(model.labels.all()), "languages": model.languages()}
+                  for model in CustomModel.objects.filter(enabled=True).prefetch_related("labels")]
+        return Response(ModelSerializer(built_in + custom, many=True).data)
 
 
 def body(request) -> tuple[dict, bool]:

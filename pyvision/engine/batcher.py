@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .preprocess import preprocess
 from .results import RecognitionResult
 
 if TYPE_CHECKING:  # the caller brings the loaded model; this module needs no onnxruntime
@@ -56,7 +55,7 @@ class Batcher:
         picture while the batch runs (the worker makes its thumbnail from it)."""
         started = time.perf_counter()
         picture = self.classifier.load_image(data)
-        pixels = preprocess(picture, self.classifier.input_size)
+        pixels = self.classifier.preprocess(picture)
         decoded = time.perf_counter()
         future = self.submit(pixels)
         if decoded_to is not None:

@@ -1,4 +1,4 @@
-"""Image bytes -> top-k ImageNet classes, with onnxruntime."""
+"""Image bytes -> top-k classes (ImageNet's, or a custom model's labels), with onnxruntime."""
 
 import time
 
@@ -8,9 +8,9 @@ from PIL import Image
 
 from .decode import DEFAULT_MAX_PIXELS, decode
 from .preprocess import decode_size_hint, preprocess
-from .registry import DEFAULT_MODEL, ModelSpec, get_spec, read_verified
+from .registry import DEFAULT_MODEL, ModelSpec, get_spec, read_verified, verify
 from .results import Prediction, RecognitionResult
-from .synsets import load_classes
+from .synsets import ImageNetClass, load_classes
 
 
 class Classifier:
@@ -21,8 +21,10 @@ class Classifier:
     """
 
     def __init__(self, model: str | ModelSpec = DEFAULT_MODEL, *, threads: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 spin: bool = True):
-        """``spin=False`` when the process decodes on the same cores between runs:
+                 spin: bool = True, model_bytes: bytes | None = None):
+        """A custom model's spec comes with its file's ``model_bytes``, checked against its sha256.
+
+        ``spin=False`` when the process decodes on the same cores between runs:
         onnxruntime's threads otherwise busy-wait after each run, taking those cores
         from the decoding threads (about 20% of the throughput on 2 cores)."""
         self.spec = get_spec(model) if isinstance(model, str) else model
@@ -34,23 +36,33 @@ class Classifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if not spin:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(read_verified(self.spec), options, providers=["CPUExecutionProvider"])
+        data = verify(self.spec, model_bytes) if model_bytes is not None else read_verified(self.spec)
+        self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         self._input_name = self._session.get_inputs()[0].name
-        self._classes = load_classes()
+        # A custom label's id stands where an ImageNet class has its wnid.
+        self._classes = ([ImageNetClass(i, label.id, label.names["en"]) for i, label in enumerate(self.spec.labels)]
+                         if self.spec.is_custom else load_classes())
 
     @property
     def input_size(self) -> int:
         return self.spec.input_size
 
     def load_image(self, data: bytes) -> Image.Image:
-        return decode(data, max_pixels=self.max_pixels, draft_size=decode_size_hint(self.input_size))
+        return decode(data, max_pixels=self.max_pixels, draft_size=self.decode_size_hint())
+
+    def decode_size_hint(self) -> tuple[int, int]:
+        return decode_size_hint(self.input_size, self.spec.crop_ratio)
 
     def prepare(self, data: bytes) -> np.ndarray:
         """Image bytes -> the model's input for one image; raises ImageError."""
-        return preprocess(self.load_image(data), self.input_size)
+        return self.preprocess(self.load_image(data))
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """A decoded RGB image -> the model's input, the way this model was trained."""
+        return preprocess(image, self.input_size, crop_ratio=self.spec.crop_ratio, mean=self.spec.mean, std=self.spec.std)
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """A (n, 3, size, size) batch -> (n, 1000) softmax probabilities, and (n, d)
+        """A (n, 3, size, size) batch -> (n, classes) softmax probabilities, and (n, d)
         embeddings of unit length where the model has an embedding output."""
         logits, *embeddings = self._session.run(None, {self._input_name: batch})
         shifted = logits - logits.max(axis=1, keepdims=True)

@@ -1,4 +1,5 @@
-"""Accuracy on a folder of labelled images named ``<wnid>_<anything>.<ext>``."""
+"""Accuracy on a folder of labelled images named ``<wnid>_<anything>.<ext>``, or, for a
+custom model, ``<label id>_<anything>.<ext>``."""
 
 import re
 from dataclasses import dataclass
@@ -27,20 +28,27 @@ class Accuracy:
     hedged_depth: float | None = None
 
 
-def labelled_images(folder: Path) -> list[tuple[Path, str]]:
+def labelled_images(folder: Path, label_ids: tuple[str, ...] = ()) -> list[tuple[Path, str]]:
+    """Each image with its class: a wnid, or the longest of ``label_ids`` its name starts with."""
+    by_length = sorted(label_ids, key=len, reverse=True)
     found = []
     for path in sorted(folder.iterdir()):
-        match = LABELLED_NAME.match(path.name)
-        if match and path.suffix.lower() in IMAGE_SUFFIXES:
-            found.append((path, match.group(1)))
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if label_ids:
+            label = next((i for i in by_length if path.name.startswith(i + "_")), None)
+        else:
+            label = match.group(1) if (match := LABELLED_NAME.match(path.name)) else None
+        if label:
+            found.append((path, label))
     return found
 
 
 def evaluate(classifier: Classifier, folder: Path, *, batch_size: int = 16, confidence: float = DEFAULT_CONFIDENCE,
              progress=None) -> Accuracy:
-    images = labelled_images(folder)
+    images = labelled_images(folder, label_ids(classifier))
     if not images:
-        raise ValueError(f"No images named <wnid>_*.<ext> in {folder}.")
+        raise ValueError(f"No images named <{'label id' if classifier.spec.is_custom else 'wnid'}>_*.<ext> in {folder}.")
     top1 = top5 = failed = 0
     hedged_right, hedged_depths = 0, []
     for start in range(0, len(images), batch_size):
@@ -64,3 +72,7 @@ def evaluate(classifier: Classifier, folder: Path, *, batch_size: int = 16, conf
     n = len(images)
     hedged = (hedged_right / len(hedged_depths), sum(hedged_depths) / len(hedged_depths)) if hedged_depths else (None, None)
     return Accuracy(classifier.spec.name, n, top1 / n, top5 / n, failed, *hedged)
+
+
+def label_ids(classifier: Classifier) -> tuple[str, ...]:
+    return tuple(label.id for label in classifier.spec.labels)

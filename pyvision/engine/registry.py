@@ -1,9 +1,11 @@
 """The models the engine can run, and where their verified files are."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+from .preprocess import EFFICIENTNET_MEAN, EFFICIENTNET_STD
 
 MODELS_DIR = Path(__file__).parent / "models"
 
@@ -13,15 +15,38 @@ class ModelIntegrityError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Label:
+    """One class of a custom model: its id (the user's, kept as given) and its names by language."""
+
+    id: str
+    names: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
+    """A built-in model (its file under MODELS_DIR, its classes the ImageNet ones), or a
+    custom one (its file's bytes come from elsewhere, checked against ``sha256``)."""
+
     name: str
     filename: str
     input_size: int
     description: str
+    # The centre crop's side as a share of the image's shorter side; None: EfficientNet's.
+    crop_ratio: float | None = None
+    # Per channel, on the 0-255 scale.
+    mean: tuple[float, float, float] = EFFICIENTNET_MEAN
+    std: tuple[float, float, float] = EFFICIENTNET_STD
+    # A custom model's classes in output order; empty for the ImageNet models.
+    labels: tuple[Label, ...] = ()
+    sha256: str = ""
 
     @property
     def path(self) -> Path:
         return MODELS_DIR / self.filename
+
+    @property
+    def is_custom(self) -> bool:
+        return bool(self.labels)
 
 
 MODELS = {
@@ -52,6 +77,14 @@ def expected_sha256() -> dict[str, str]:
             digest, filename = line.split(maxsplit=1)
             sums[filename.lstrip("*")] = digest
     return sums
+
+
+def verify(spec: ModelSpec, data: bytes) -> bytes:
+    """A custom model's bytes, after checking them against the sha256 it was added with."""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != spec.sha256:
+        raise ModelIntegrityError(f"Model {spec.name!r} has sha256 {actual}, expected {spec.sha256}.")
+    return data
 
 
 def read_verified(spec: ModelSpec) -> bytes:

@@ -9,7 +9,6 @@ import numpy as np
 from pyvision.engine.classifier import Classifier
 from pyvision.engine.decode import DEFAULT_MAX_PIXELS
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
-from pyvision.engine.preprocess import decode_size_hint, preprocess
 
 from . import raw
 from .raw import RAW_SUFFIXES
@@ -62,8 +61,8 @@ def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:
     """path -> the model's input; raises ImageError or OSError."""
     def prepare(path: Path) -> np.ndarray:
         if raw.is_raw(path):
-            size = classifier.input_size
-            return preprocess(raw.preview(path, max_pixels=classifier.max_pixels, draft_size=decode_size_hint(size)), size)
+            return classifier.preprocess(raw.preview(path, max_pixels=classifier.max_pixels,
+                                                     draft_size=classifier.decode_size_hint()))
         return classifier.prepare(path.read_bytes())
 
     return prepare

@@ -34,7 +34,7 @@ class ImageAdmin(admin.ModelAdmin):
 
 class PredictionInline(admin.TabularInline):
     model = Prediction
-    fields = ("rank", "synset", "score")
+    fields = ("rank", "synset", "label", "score")
     readonly_fields = fields
     extra = 0
     can_delete = False

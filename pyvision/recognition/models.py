@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from pyvision.custom_models.models import Label
 from pyvision.synsets.models import Synset
 
 
@@ -49,7 +50,7 @@ class Image(models.Model):
 class RecognitionQuerySet(models.QuerySet):
     def with_predictions(self):
         """With each one's predictions and their synsets, in two more queries whatever the count."""
-        return self.prefetch_related(models.Prefetch("predictions", queryset=Prediction.objects.select_related("synset")))
+        return self.prefetch_related(models.Prefetch("predictions", queryset=Prediction.objects.select_related("synset", "label")))
 
 
 class Recognition(models.Model):
@@ -95,19 +96,29 @@ class Recognition(models.Model):
 
 
 class Prediction(models.Model):
-    """One of a recognition's top-k classes."""
+    """One of a recognition's top-k classes: an ImageNet synset, or a custom model's label."""
 
     recognition = models.ForeignKey(Recognition, on_delete=models.CASCADE, related_name="predictions")
     rank = models.PositiveSmallIntegerField()
-    synset = models.ForeignKey(Synset, on_delete=models.PROTECT, related_name="predictions")
+    synset = models.ForeignKey(Synset, null=True, blank=True, on_delete=models.PROTECT, related_name="predictions")
+    label = models.ForeignKey(Label, null=True, blank=True, on_delete=models.PROTECT, related_name="predictions")
     score = models.FloatField()
 
     class Meta:
         ordering = ["rank"]
-        constraints = [models.UniqueConstraint(fields=["recognition", "rank"], name="one_prediction_per_rank")]
+        constraints = [
+            models.UniqueConstraint(fields=["recognition", "rank"], name="one_prediction_per_rank"),
+            models.CheckConstraint(condition=models.Q(synset__isnull=True) ^ models.Q(label__isnull=True),
+                                   name="prediction_names_one_class"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.rank}. {self.synset.wnid} {self.score:.3f}"
+        return f"{self.rank}. {self.predicted.wnid or self.predicted.label_id} {self.score:.3f}"
+
+    @property
+    def predicted(self):
+        """The class it names: a Synset or a Label (both have label(), names, hierarchy)."""
+        return self.synset or self.label
 
 
 class IdempotencyKey(models.Model):

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from pyvision.custom_models import catalog
 from pyvision.engine import selfcheck
 from pyvision.engine.batcher import Batcher
 from pyvision.engine.classifier import Classifier, RecognitionResult
@@ -29,6 +30,7 @@ from .transient import TRANSIENT_ERRORS
 log = logging.getLogger(__name__)
 
 FILE_MISSING = "file_missing"
+MODEL_UNAVAILABLE = "model_unavailable"
 INTERNAL_ERROR = "internal_error"
 STORAGE_UNAVAILABLE = "storage_unavailable"
 
@@ -44,14 +46,17 @@ def model(name: str) -> Batcher:
     """Each worker process loads each model once, on first use, and checks its answers on
     this CPU before the first recognition with it. The worker's threads (one per
     concurrent recognition) decode in parallel and share the model's batches."""
+    key = catalog.version(name)
     with _models_lock:
-        if name not in _models:
+        if key not in _models:
             # The model's threads sleep between batches: the cores are shared with the
             # threads that decode the next images.
-            classifier = Classifier(name, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS, spin=False)
-            _model_checks[name] = check(classifier)
-            _models[name] = Batcher(classifier, max_batch=settings.WORKER_BATCH_SIZE, queue_limit=0)
-        return _models[name]
+            classifier = catalog.classifier(name, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS,
+                                            spin=False)
+            if not classifier.spec.is_custom:  # a custom model has no float reference to check against
+                _model_checks[name] = check(classifier)
+            _models[key] = Batcher(classifier, max_batch=settings.WORKER_BATCH_SIZE, queue_limit=0)
+        return _models[key]
 
 
 def check(classifier: Classifier) -> dict:
@@ -104,6 +109,8 @@ def recognise(recognition_id) -> None:
         finish(recognition, result, thumbnail.get("name", ""))
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
+    except catalog.UnknownModel as exc:
+        fail(recognition, MODEL_UNAVAILABLE, str(exc))
     except Exception as exc:
         if is_missing_file(exc):
             fail(recognition, FILE_MISSING, "The uploaded file is no longer in storage.")
@@ -210,10 +217,10 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
             total_ms=_ms(finished_at - recognition.created_at),
         )
         if updated:
+            targets = catalog.prediction_targets(recognition.model, [p.index for p in result.predictions])
             Prediction.objects.bulk_create(
-                # A synset's primary key is its class index: no lookup needed.
-                Prediction(recognition=recognition, rank=p.rank, synset_id=p.index, score=p.score)
-                for p in result.predictions
+                Prediction(recognition=recognition, rank=p.rank, score=p.score, **target)
+                for p, target in zip(result.predictions, targets)
             )
             recognition_done.send(Recognition, recognition=recognition, result=result)
             attached = bool(thumbnail) and files.attach_thumbnail(recognition.image, thumbnail)

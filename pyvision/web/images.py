@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image as PILImage
 
+from pyvision.custom_models import catalog
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
 from pyvision.recognition import access, pipeline
@@ -27,7 +28,7 @@ def top_classes():
     """Each image's finished recognitions, newest first, with their top class only."""
     return Prefetch("recognitions", to_attr="done", queryset=Recognition.objects.filter(
         status=Recognition.Status.DONE).prefetch_related(
-            Prefetch("predictions", queryset=Prediction.objects.filter(rank=1).select_related("synset"))))
+            Prefetch("predictions", queryset=Prediction.objects.filter(rank=1).select_related("synset", "label"))))
 
 
 def parse_date(text: str):
@@ -53,7 +54,7 @@ def my_images(request):
     page = Paginator(images.prefetch_related(top_classes()), settings.PAGE_SIZE).get_page(request.GET.get("page"))
     tiles = []
     for image in page:
-        top = image.done[0].predictions.all()[0].synset if image.done and image.done[0].predictions.all() else None
+        top = image.done[0].predictions.all()[0].predicted if image.done and image.done[0].predictions.all() else None
         tiles.append({"image": image, "label": top.label(language()) if top else ""})
     filters = request.GET.copy()
     filters.pop("page", None)
@@ -124,7 +125,7 @@ def image_delete(request, pk):
 def image_rerun(request, pk):
     image = get_object_or_404(access.own_images(request), pk=pk)
     model = request.POST.get("model", "")
-    if model not in MODELS:
+    if not catalog.is_available(model):
         return HttpResponse(_("Unknown model %(model)s.") % {"model": model[:40]}, status=400,
                             content_type="text/plain; charset=utf-8")
     if busy := too_busy(request):

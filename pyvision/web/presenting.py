@@ -3,6 +3,8 @@
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from pyvision.custom_models import catalog
+from pyvision.custom_models.models import CustomModel
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import answers
 
@@ -19,8 +21,10 @@ MODEL_NAMES = {
 
 
 def models(excluding=()) -> list[dict]:
-    return [{"name": name, "description": MODEL_NAMES.get(name, spec.description)}
-            for name, spec in MODELS.items() if name not in excluding]
+    """The built-in models, then the enabled custom ones (described in their owner's words)."""
+    descriptions = {name: MODEL_NAMES.get(name, spec.description) for name, spec in MODELS.items()}
+    descriptions.update(CustomModel.objects.filter(enabled=True).values_list("name", "description"))
+    return [{"name": name, "description": descriptions[name] or name} for name in catalog.names() if name not in excluding]
 
 
 def language() -> str:
@@ -52,14 +56,14 @@ def present(recognition):
         for p in recognition.predictions.all():
             predictions.append({
                 "rank": p.rank,
-                "label": p.synset.label(language()),
-                "english": p.synset.label("en"),
-                "wnid": p.synset.wnid,
+                "label": p.predicted.label(language()),
+                "english": p.predicted.label("en"),
+                "wnid": p.predicted.wnid or p.predicted.label_id,
                 "percent": round(p.score * 100, 1),
             })
     hierarchy = []
     if predictions:
-        top = recognition.predictions.all()[0].synset
+        top = recognition.predictions.all()[0].predicted
         hierarchy = [step["name"].replace("_", " ") for step in top.hierarchy[-HIERARCHY_DEPTH:]]
     hedged = answers.stored(recognition, language()) if predictions else None
     if hedged:

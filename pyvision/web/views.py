@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.api import throttling
+from pyvision.custom_models import catalog
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
 from pyvision.recognition import access, idempotency, pipeline
@@ -127,7 +128,7 @@ def submit_once(request, files, model: str, note: str) -> tuple[list[Recognition
 
 
 def form_problem(model: str, note: str, sent) -> str | None:
-    if model not in MODELS:
+    if not catalog.is_available(model):
         return _("Unknown model %(model)s.") % {"model": model[:40]}
     if problem := note_problem(note):
         return problem

@@ -1,0 +1,115 @@
+"""A custom ONNX classifier, checked before it is accepted, and its labels' file.
+
+Each refusal is an InvalidModel whose message says exactly what is wrong, for the
+person adding the model.
+"""
+
+import csv
+import io
+import json
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from .preprocess import preprocess
+from .registry import Label, ModelSpec
+
+# The torchvision convention most exported classifiers were trained with.
+DEFAULT_CROP_RATIO = 0.875
+DEFAULT_MEAN = (0.485, 0.456, 0.406)
+DEFAULT_STD = (0.229, 0.224, 0.225)
+
+
+class InvalidModel(ValueError):
+    """The model file or its labels cannot be used; the message says why."""
+
+
+def parse_labels(data: bytes, filename: str) -> tuple[Label, ...]:
+    """One English name a line (the name is its id), a CSV with a header ``id,en[,zh-hans,...]``,
+    or JSON: a list of ``{"id": ..., "names": {"en": ..., ...}}``."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidModel(f"{filename}: the labels file is not UTF-8 text.") from None
+    if filename.lower().endswith(".json"):
+        labels = _json_labels(text, filename)
+    elif filename.lower().endswith(".csv"):
+        labels = _csv_labels(text, filename)
+    else:
+        labels = [Label(line.strip(), {"en": line.strip()}) for line in text.splitlines() if line.strip()]
+    if not labels:
+        raise InvalidModel(f"{filename}: no labels in the file.")
+    ids = [label.id for label in labels]
+    if duplicated := sorted({i for i in ids if ids.count(i) > 1}):
+        raise InvalidModel(f"{filename}: the label id {duplicated[0]!r} is given more than once.")
+    return tuple(labels)
+
+
+def _json_labels(text: str, filename: str) -> list[Label]:
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidModel(f"{filename}: not valid JSON ({exc}).") from None
+    if not isinstance(entries, list):
+        raise InvalidModel(f'{filename}: expected a list of {{"id": ..., "names": {{"en": ...}}}}.')
+    labels = []
+    for number, entry in enumerate(entries, start=1):
+        names = entry.get("names") if isinstance(entry, dict) else None
+        if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+            raise InvalidModel(f'{filename}: label {number} has no "names" object of strings.')
+        labels.append(_label(str(entry.get("id") or names.get("en") or ""), names, f"{filename}: label {number}"))
+    return labels
+
+
+def _csv_labels(text: str, filename: str) -> list[Label]:
+    rows = csv.DictReader(io.StringIO(text))
+    if not rows.fieldnames or "id" not in rows.fieldnames or "en" not in rows.fieldnames:
+        raise InvalidModel(f"{filename}: the first row must name the columns, with at least id and en.")
+    return [_label(row["id"] or "", {lang: (name or "").strip() for lang, name in row.items() if lang != "id"},
+                   f"{filename}: line {number}")
+            for number, row in enumerate(rows, start=2)]
+
+
+def _label(label_id: str, names: dict[str, str], where: str) -> Label:
+    names = {lang: name.strip() for lang, name in names.items() if name and name.strip()}
+    if not label_id.strip() or not names.get("en"):
+        raise InvalidModel(f"{where}: every label needs an id and an English name (en).")
+    return Label(label_id.strip(), names)
+
+
+def check_model(spec: ModelSpec, data: bytes, *, max_bytes: int) -> None:
+    """Refuse a model that could not serve: too big, not ONNX, not one image input of the
+    spec's size, not one output as wide as its labels, or failing on a test image."""
+    if len(data) > max_bytes:
+        raise InvalidModel(f"The model file is {len(data):,} bytes; the limit is {max_bytes:,} "
+                           "(PYVISION_CUSTOM_MODEL_MAX_BYTES).")
+    try:
+        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for every kind of bad file
+        raise InvalidModel(f"The file is not an ONNX model onnxruntime can load: {str(exc).strip()[:300]}") from None
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        raise InvalidModel(f"The model has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); "
+                           "it must have one, the image.")
+    shape = inputs[0].shape
+    size = spec.input_size
+    if len(shape) != 4 or shape[1] != 3 or any(isinstance(d, int) and d != size for d in shape[2:]):
+        raise InvalidModel(f"The model's input has shape {shape}; expected (batch, 3, {size}, {size}) for --size {size}.")
+    if inputs[0].type != "tensor(float)":
+        raise InvalidModel(f"The model's input is a {inputs[0].type}; expected a tensor(float) image.")
+    if len(outputs) != 1:
+        raise InvalidModel(f"The model has {len(outputs)} outputs; it must have one, the class scores.")
+    width = outputs[0].shape[-1] if outputs[0].shape else None
+    if isinstance(width, int) and width != len(spec.labels):
+        raise InvalidModel(f"The model's output has {width} classes and the labels file {len(spec.labels)}: "
+                           "they must be the same.")
+    test_image = Image.new("RGB", (size * 2, size), (120, 140, 160))
+    pixels = preprocess(test_image, size, crop_ratio=spec.crop_ratio, mean=spec.mean, std=spec.std)
+    try:
+        (scores,) = session.run(None, {inputs[0].name: pixels[np.newaxis]})
+    except Exception as exc:
+        raise InvalidModel(f"The model failed on a test image: {str(exc).strip()[:300]}") from None
+    if scores.shape != (1, len(spec.labels)):
+        raise InvalidModel(f"On a test image the model answered shape {scores.shape}; expected (1, {len(spec.labels)}) "
+                           "for its labels.")
