@@ -21,7 +21,7 @@ def test_a_backup_taken_while_serving_restores_every_photo_and_result(tmp_path, 
         cards = {i: first.card(i) for i in ids}
         done = pyvision(first.data_dir, "backup", str(tmp_path / "photos.tar"))
         assert done.returncode == 0, done.stderr
-        assert "the database and 2 files" in done.stdout  # two originals; thumbnails come when asked
+        assert "the database and 4 files" in done.stdout  # two originals and the thumbnails the worker made
     finally:
         assert first.stop() == 0
 

@@ -162,7 +162,7 @@ def unreachable_s3() -> dict:
         "region_name": "us-east-1"}}
 
 
-def test_readyz_names_the_storage_it_cannot_reach(monitor, settings):
+def test_readyz_names_the_storage_it_cannot_reach(monitor, settings, caplog):
     settings.STORAGES = {**settings.STORAGES, "default": unreachable_s3()}
     ready = monitor.get("/readyz")
     assert ready.status_code == 503
@@ -170,6 +170,9 @@ def test_readyz_names_the_storage_it_cannot_reach(monitor, settings):
     # Which one, but not why: the reason names internal hosts, and goes to the log only.
     assert body["checks"] == {"database": "ok", "broker": "ok", "storage": "unreachable"}
     assert body["message"] == "Not ready: storage unreachable."
+    # ...in one line per probe: a load balancer asks every few seconds through an outage.
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("readiness:")]
+    assert line.startswith("readiness: storage unreachable: ") and "Traceback" not in caplog.text
 
 
 def test_metrics_count_recognitions_by_status_and_model_with_latencies(monitor, photo):

@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 
 from pyvision import cli
 from pyvision.ops import heartbeat
-from pyvision.recognition import pipeline, worker
+from pyvision.recognition import pipeline, recovery, worker
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_it_shows_the_queue_the_workers_and_the_failures_by_code(capsys, photo):
     report = json.loads(out)
     assert code == 0 and report["problems"] == []
     assert (report["queue"]["depth"], report["queue"]["running"]) == (1, 0)
-    assert [w["name"] for w in report["workers"]] == [heartbeat.worker_name()]
+    assert [w["name"] for w in report["workers"]] == [recovery.worker_name()]
     assert report["failures_last_hour"] == {"empty_file": 1, "not_an_image": 1}
     code, text = status(capsys)
     assert "1 of 1000 queued" in text and "1 live" in text and "2 failed" in text and "not_an_image   1" in text

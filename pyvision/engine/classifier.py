@@ -21,12 +21,14 @@ class Classifier:
     """
 
     def __init__(self, model: str | ModelSpec = DEFAULT_MODEL, *, threads: int = 1, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 spin: bool = True, model_bytes: bytes | None = None):
+                 spin: bool = True, memory_arena: bool = True, model_bytes: bytes | None = None):
         """A custom model's spec comes with its file's ``model_bytes``, checked against its sha256.
 
         ``spin=False`` when the process decodes on the same cores between runs:
         onnxruntime's threads otherwise busy-wait after each run, taking those cores
-        from the decoding threads (about 20% of the throughput on 2 cores)."""
+        from the decoding threads (about 20% of the throughput on 2 cores).
+        ``memory_arena=False`` where memory is bounded: onnxruntime then returns what a
+        batch used instead of keeping its largest batch's memory for the next one."""
         self.spec = get_spec(model) if isinstance(model, str) else model
         self.threads = threads
         self.max_pixels = max_pixels
@@ -36,6 +38,7 @@ class Classifier:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if not spin:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.enable_cpu_mem_arena = memory_arena
         data = verify(self.spec, model_bytes) if model_bytes is not None else read_verified(self.spec)
         self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         self._input_name = self._session.get_inputs()[0].name

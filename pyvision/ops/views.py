@@ -60,9 +60,11 @@ def readyz(request):
         try:
             check()
             results[name] = "ok"
-        except Exception:  # any failure of a dependency means not ready
-            # The reason can name internal hosts and users: it goes to the log only.
-            log.warning("readiness: %s unreachable", name, exc_info=True)
+        except Exception as exc:  # any failure of a dependency means not ready
+            # The reason can name internal hosts and users: it goes to the log only, one
+            # line per probe (a load balancer asks every few seconds through an outage).
+            first_line = next(iter(str(exc).splitlines()), "")
+            log.warning("readiness: %s unreachable: %s %s", name, type(exc).__name__, first_line)
             results[name] = "unreachable"
     down = [name for name, result in results.items() if result != "ok"]
     if down:

@@ -50,9 +50,11 @@ def model(name: str) -> Batcher:
     with _models_lock:
         if key not in _models:
             # The model's threads sleep between batches: the cores are shared with the
-            # threads that decode the next images.
+            # threads that decode the next images. Without onnxruntime's arena, the memory
+            # of the last batch is not kept on top of a large image's decode (the worker
+            # stays within its bound; see engine/memory.py).
             classifier = catalog.classifier(name, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS,
-                                            spin=False)
+                                            spin=False, memory_arena=False)
             if not classifier.spec.is_custom:  # a custom model has no float reference to check against
                 _model_checks[name] = check(classifier)
             _models[key] = Batcher(classifier, max_batch=settings.WORKER_BATCH_SIZE, queue_limit=0)
