@@ -60,10 +60,15 @@ class Hierarchy:
             for entry in synset["hierarchy"]:
                 self.membership[synset["index"], position[entry["wnid"]]] = 1
         self._depths = np.array([node.depth for node in self.nodes])
+        # The same tree as (class, node) pairs: one image's node probabilities are then a
+        # sum over some 10,000 pairs, not a product with the whole 1000 x nodes matrix.
+        self._pair_classes, self._pair_nodes = np.nonzero(self.membership)
 
     def node_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         """(..., classes) -> (..., nodes): each node's probability, the sum over its classes."""
-        return probabilities @ self.membership
+        if probabilities.ndim == 1:
+            return np.bincount(self._pair_nodes, weights=probabilities[self._pair_classes], minlength=len(self.nodes))
+        return probabilities.astype(np.float32) @ self.membership
 
     def classes_under(self, wnid: str) -> np.ndarray:
         """The indexes of the classes at or under a node."""
