@@ -73,7 +73,7 @@ def json_error_channel():
         def execute(self):
             refusal = self.request.error
             code = errors.STATUS_CODES.get(refusal.code, errors.BAD_REQUEST)
-            body = json.dumps({"error": {"code": code, "message": str(errors.CODES[code][1])}}).encode()
+            body = json.dumps(errors.error_body(code)).encode()
             self.status = f"{refusal.code} {refusal.reason}"
             self.response_headers.append(("Content-Type", "application/json"))
             self.set_close_on_finish()

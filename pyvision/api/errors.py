@@ -115,9 +115,13 @@ def is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
+def error_body(code: str) -> dict:
+    """The error shape of every refusal under /api/."""
+    return {"error": {"code": code, "message": str(CODES[code][1])}}
+
+
 def error_response(code: str, status: int | None = None) -> JsonResponse:
-    status_code, message = CODES[code]
-    return JsonResponse({"error": {"code": code, "message": str(message)}}, status=status or status_code)
+    return JsonResponse(error_body(code), status=status or CODES[code][0])
 
 
 class ApiError(exceptions.APIException):

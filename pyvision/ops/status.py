@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
+from pyvision.recognition import pipeline
 from pyvision.recognition.models import Recognition
 
 from . import heartbeat
@@ -22,7 +23,7 @@ def queue() -> dict:
     queued = Recognition.objects.filter(status=Recognition.Status.QUEUED)
     oldest = queued.order_by("created_at").values_list("created_at", flat=True).first()
     return {
-        "depth": queued.count(),
+        "depth": pipeline.queue_depth(),
         "limit": settings.QUEUE_LIMIT,
         "oldest_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
         "running": Recognition.objects.filter(status=Recognition.Status.RUNNING).count(),
