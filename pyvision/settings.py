@@ -333,7 +333,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 WHITENOISE_MANIFEST_STRICT = False
 
 # Every limit (the API's and the site's upload rates, logins, registrations, reset mails)
-# counts in this cache, so all web processes see the same counts: a folder in the data
+# counts in this cache, so all web processes see the same counts: a file in the data
 # folder by default (the processes of one host), Redis across hosts.
 CACHE_URL = os.environ.get("PYVISION_CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
@@ -341,10 +341,10 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 elif CACHE_URL:
     raise ValueError(f"PYVISION_CACHE_URL must be a redis:// or rediss:// URL, not {CACHE_URL!r}")
 else:
-    # Past MAX_ENTRIES the folder drops a third of its counters at random: high enough
-    # that only a flood from thousands of addresses reaches it.
-    CACHES = {"default": {"BACKEND": "pyvision.cache.FileCache",
-                          "LOCATION": DATA_DIR / "cache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
+    # diskcache: an SQLite file that every process of this host opens, whose increments
+    # are atomic transactions; a tenth of the cost of Django's folder cache per count.
+    CACHES = {"default": {"BACKEND": "diskcache.DjangoCache", "LOCATION": DATA_DIR / "cache",
+                          "OPTIONS": {"size_limit": 64 * 2**20}}}
 # Accounts: failed logins per account and per client address (site and admin),
 # registrations and password-reset mails per address, reset mails per email address;
 # "N/Mu" with u one of s, m, h, d: "10/15m" is 10 per 15 minutes. Past a limit the

@@ -1,29 +1,64 @@
 """How many recognitions a client may create: per user, and per IP without one.
 
-The API applies these as DRF throttles; the site's upload form counts each file
-against the same limits with ``wait_seconds``.
+The API applies these as DRF throttles; the site's upload form and the classify endpoint
+count each file against the same limits with ``wait_seconds``. The counts are
+django-ratelimit's fixed windows in the shared cache: one atomic increment per request,
+where DRF's own throttles read, extend and write back a list of every request's time.
 """
 
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from django_ratelimit.core import get_usage
+from rest_framework.throttling import BaseThrottle
 
 
-class AnonymousRate(AnonRateThrottle):
-    """Per client IP, for requests without a user. The rate is read at each request so
-    a changed setting applies at once."""
+class _Rate(BaseThrottle):
+    group = ""
 
-    def get_rate(self):
+    def rate(self) -> str:
+        raise NotImplementedError
+
+    def counted_as(self, request) -> str | None:
+        """The key this request counts under; None if this limit does not apply to it."""
+        raise NotImplementedError
+
+    def allow_request(self, request, view) -> bool:
+        self._wait = None
+        key = self.counted_as(request)
+        if key is None:
+            return True
+        # The rate is read at each request so a changed setting applies at once.
+        usage = get_usage(request, group=self.group, key=lambda _group, _request: key, rate=self.rate(), increment=True)
+        if usage["count"] <= usage["limit"]:
+            return True
+        self._wait = max(1, usage["time_left"])
+        return False
+
+    def wait(self) -> int | None:
+        return self._wait
+
+
+class AnonymousRate(_Rate):
+    """Per client IP, for requests without a user."""
+
+    group = "api-anonymous"
+
+    def rate(self) -> str:
         return settings.RATE_ANON
 
+    def counted_as(self, request) -> str | None:
+        return None if request.user.is_authenticated else self.get_ident(request)
 
-class UserRate(UserRateThrottle):
-    """Per user, for requests with one (an anonymous request counts under AnonymousRate only)."""
 
-    def get_rate(self):
+class UserRate(_Rate):
+    """Per user, for requests with one."""
+
+    group = "api-user"
+
+    def rate(self) -> str:
         return settings.RATE_USER
 
-    def get_cache_key(self, request, view):
-        return super().get_cache_key(request, view) if request.user.is_authenticated else None
+    def counted_as(self, request) -> str | None:
+        return str(request.user.pk) if request.user.is_authenticated else None
 
 
 def wait_seconds(request) -> int | None:
@@ -31,5 +66,5 @@ def wait_seconds(request) -> int | None:
     how many seconds to wait."""
     for throttle in (AnonymousRate(), UserRate()):
         if not throttle.allow_request(request, None):
-            return max(1, round(throttle.wait() or 1))
+            return throttle.wait()
     return None
