@@ -113,7 +113,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The threads of a process take turns to write (pyvision/sqlite), and keep their connection.
+    DATABASES["default"]["ENGINE"] = "pyvision.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web process read while the worker writes; IMMEDIATE makes a
         # writer wait for the lock (up to the timeout) instead of failing mid-transaction.
@@ -263,6 +264,10 @@ CLASSIFY_BATCH_SIZE = int(os.environ.get("PYVISION_CLASSIFY_BATCH_SIZE", "4"))
 CLASSIFY_BATCH_WAIT_MS = float(os.environ.get("PYVISION_CLASSIFY_BATCH_WAIT_MS", "0"))
 CLASSIFY_QUEUE_LIMIT = int(os.environ.get("PYVISION_CLASSIFY_QUEUE_LIMIT", "64"))
 CLASSIFY_ENGINE_THREADS = int(os.environ.get("PYVISION_CLASSIFY_ENGINE_THREADS", str(os.cpu_count() or 1)))
+# A recognition whose client waits for it (?wait) is recognised by the web process that
+# received it, with the models classify loads (recognition/inline.py), if its image has at
+# most INLINE_MAX_MEGAPIXELS; larger ones, and all of them with 0, go to the workers.
+INLINE_MAX_PIXELS = int(float(os.environ.get("PYVISION_INLINE_MAX_MEGAPIXELS", "16")) * 1_000_000)
 
 # Celery. The default broker is kombu's filesystem transport: two processes on one
 # machine exchange messages through a folder, with no server to install.
@@ -341,9 +346,7 @@ if CACHE_URL.startswith(("redis://", "rediss://")):
 elif CACHE_URL:
     raise ValueError(f"PYVISION_CACHE_URL must be a redis:// or rediss:// URL, not {CACHE_URL!r}")
 else:
-    # diskcache: an SQLite file that every process of this host opens, whose increments
-    # are atomic transactions; a tenth of the cost of Django's folder cache per count.
-    CACHES = {"default": {"BACKEND": "diskcache.DjangoCache", "LOCATION": DATA_DIR / "cache",
+    CACHES = {"default": {"BACKEND": "pyvision.cache.DiskCache", "LOCATION": DATA_DIR / "cache",
                           "OPTIONS": {"size_limit": 64 * 2**20}}}
 # Accounts: failed logins per account and per client address (site and admin),
 # registrations and password-reset mails per address, reset mails per email address;

@@ -5,7 +5,6 @@ for several, on a small pool: Pillow releases the GIL), then joins the model's a
 batch, shared with every concurrent request of this process.
 """
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,10 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.custom_models import catalog
-from pyvision.engine.batcher import Batcher, QueueFull
+from pyvision.engine.batcher import QueueFull
 from pyvision.engine.errors import ImageError
 from pyvision.meaning import answers
-from pyvision.recognition import pipeline
+from pyvision.recognition import inline, pipeline
 
 from . import errors, throttling, uploads
 from .serializers import (
@@ -35,25 +34,7 @@ from .views import EXAMPLE_DONE, body, from_base64, from_url, language
 # this is only reached if the model itself hangs).
 RESULT_TIMEOUT_SECONDS = 30
 
-_batchers: dict[str, Batcher] = {}
-_batchers_lock = threading.Lock()
 _decoders = ThreadPoolExecutor(max_workers=settings.CLASSIFY_ENGINE_THREADS, thread_name_prefix="classify-decode")
-
-
-def batcher(model: str) -> Batcher:
-    """Each web process loads a model on its first classify request for it (and onnxruntime
-    with the first: a web process that never classifies does without its memory)."""
-    key = catalog.version(model)
-    with _batchers_lock:
-        if key not in _batchers:
-            # The model's threads sleep between batches: the cores are shared with the
-            # request threads that decode the next images.
-            classifier = catalog.classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS,
-                                            max_pixels=settings.MAX_IMAGE_PIXELS, spin=False)
-            _batchers[key] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
-                                     max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
-                                     queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
-        return _batchers[key]
 
 
 class ImageFailed(Exception):
@@ -132,7 +113,7 @@ class Classify(uploads.UploadLimits, APIView):
 
         started = time.perf_counter()
         model_name = params.get("model") or settings.DEFAULT_MODEL
-        model = batcher(model_name)
+        model = inline.batcher(model_name)
         if len(sources) == 1:
             prepared = [self._attempt(prepare, sources[0], model.classifier)]
         else:

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from pyvision.custom_models.models import CustomModel
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
-from pyvision.recognition import access, files, finished, idempotency, pipeline
+from pyvision.recognition import access, files, finished, idempotency, inline, pipeline
 from pyvision.recognition.models import Recognition
 from pyvision.synsets.models import Synset
 from pyvision.engine.synsets import load_synsets
@@ -175,12 +175,20 @@ class RecognitionList(uploads.UploadLimits, APIView):
             if pipeline.queue_is_full():
                 raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS)
             upload = image_from(params)
+            here = bool(wait) and inline.takes(upload)
+            if here:  # read before storing: a storage may move an uploaded temporary file
+                upload.seek(0)
+                data_here = upload.read()
+                upload.seek(0)
             # One write transaction for a new anonymous session, the upload and its key.
             try:
                 recognition, = idempotency.save_once(request, key, print_, lambda: [pipeline.submit(
-                    upload, model=params.get("model"), top_k=params["top_k"], **access.owner_fields(request))])
+                    upload, model=params.get("model"), top_k=params["top_k"],
+                    claimed_by=inline.claimed_by() if here else "", **access.owner_fields(request))])
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
+            if here:
+                inline.run(recognition, data_here)
         try:
             if wait:
                 finished.wait_for(recognition.pk, wait)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connections
 
 DATABASE = "pyvision.sqlite3"
 MEDIA = "media"
@@ -27,7 +28,7 @@ class BackupError(Exception):
 def embedded_paths() -> tuple[Path, Path]:
     """The SQLite file and the media folder, or why this is not the embedded mode."""
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.sqlite3":
+    if connections["default"].vendor != "sqlite":
         raise BackupError("the database is not the embedded SQLite: back it up with its own tools"
                           " (pg_dump, mysqldump; README, Production)")
     if settings.S3_BUCKET:

@@ -70,12 +70,14 @@ class Recognition(models.Model):
     top_k = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # The worker process ("host:pid") running the current attempt: if its heartbeat
-    # stops, the recognition is given to another (recovery.py).
+    # The worker process ("host:pid") running the current attempt, or the web process
+    # recognising it itself (inline.py): if it stops beating, the recognition is given
+    # to another (recovery.py).
     worker = models.CharField(max_length=200, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the caller where it starts at once (inline.py), with the same instant.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     queue_ms = models.FloatField(null=True, blank=True)

@@ -43,9 +43,11 @@ class OverLimit(Exception):
 
 
 def submit(upload: File, *, owner=None, session_key: str = "", model: str | None = None,
-           top_k: int = 5, note: str = "") -> Recognition:
+           top_k: int = 5, note: str = "", claimed_by: str = "") -> Recognition:
     """Store an upload and enqueue its recognition once the transaction commits; raises
-    OverLimit, before storing anything, if the owner is over a limit."""
+    OverLimit, before storing anything, if the owner is over a limit. ``claimed_by``: the
+    process that will recognise it itself (inline.py), named as a worker signs a claim:
+    it is stored running, and not enqueued."""
     pixels = declared_pixels(upload)
     check_owner_limits(access.owned_images(owner, session_key), upload.size, pixels, anonymous=owner is None)
     with transaction.atomic():
@@ -53,8 +55,14 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
                       size=upload.size, pixels=pixels, note=note)
         image.file.save("upload", upload, save=False)
         image.save()
-        recognition = Recognition.objects.create(image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k)
-        enqueue(recognition.pk)
+        if claimed_by:
+            now = timezone.now()
+            recognition = Recognition.objects.create(
+                image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k, status=Recognition.Status.RUNNING,
+                created_at=now, started_at=now, attempts=1, worker=claimed_by)
+        else:
+            recognition = Recognition.objects.create(image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k)
+            enqueue(recognition.pk)
     _last_count["added_since"] += 1
     return recognition
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from pyvision.custom_models import catalog
 from pyvision.engine import selfcheck
-from pyvision.engine.batcher import Batcher
+from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
@@ -95,18 +95,21 @@ def run(recognition_id: str) -> None:
         recovery.let_go(claimed_id)
 
 
-def recognise(recognition_id) -> None:
-    """Recognise a recognition this worker has claimed, and write its result once."""
+def recognise(recognition_id, *, data: bytes | None = None, loaded=model) -> None:
+    """Recognise a recognition this process has claimed, and write its result once.
+    ``data``: the image's bytes, where the caller has them (the web process that
+    received them, see inline.py); ``loaded``: this process's models."""
     recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
     log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
     if not recognition.image.file:
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
         return
     try:
-        with recognition.image.file.open("rb") as f:
-            data = f.read()
+        if data is None:
+            with recognition.image.file.open("rb") as f:
+                data = f.read()
         thumbnail = {}
-        result = model(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: thumbnail.update(
+        result = loaded(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: thumbnail.update(
             name=files.save_thumbnail(recognition.image, picture)))
         finish(recognition, result, thumbnail.get("name", ""))
     except ImageError as exc:
@@ -116,9 +119,10 @@ def recognise(recognition_id) -> None:
     except Exception as exc:
         if is_missing_file(exc):
             fail(recognition, FILE_MISSING, "The uploaded file is no longer in storage.")
-        elif isinstance(exc, TRANSIENT_ERRORS):
-            # The storage or the database is away for a moment: give the recognition
-            # back, and let the task be tried again (Celery's autoretry).
+        elif isinstance(exc, (QueueFull, *TRANSIENT_ERRORS)):
+            # The storage or the database is away for a moment, or (in a web process) the
+            # model's queue is full: give the recognition back, and let the task be tried
+            # again (Celery's autoretry).
             release(recognition)
             raise
         else:

@@ -33,9 +33,11 @@ def store_vector(sender, recognition, result, **kwargs):
     if result.embedding is None:  # a model without an embedding output
         return
     image = recognition.image
-    PhotoVector.objects.update_or_create(image=image, model=recognition.model, defaults={
-        "owner_id": image.owner_id, "session_key": "" if image.owner_id else image.session_key,
-        "vector": similarity.compact(result.embedding)})
+    # One upsert: update_or_create would select, then write, in a savepoint of its own.
+    PhotoVector.objects.bulk_create([PhotoVector(
+        image=image, model=recognition.model, owner_id=image.owner_id,
+        session_key="" if image.owner_id else image.session_key, vector=similarity.compact(result.embedding),
+    )], update_conflicts=True, unique_fields=["image", "model"], update_fields=["owner", "session_key", "vector", "stored_at"])
 
 
 @dataclass(frozen=True)

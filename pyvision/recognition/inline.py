@@ -1,0 +1,66 @@
+"""Recognition in the web process that received the upload, when its client waits for
+the answer (``?wait``).
+
+The image's bytes are in this process's memory and the model is loaded here for
+classify: recognising here saves the broker's hop, a worker's claim and the read back
+from storage, about half of what a recognition costs. It is as durable as one a worker
+runs: stored before it starts, claimed under this process's name, its result written
+once. If this process dies, the workers' heartbeat finds the claim of a process that
+does not beat and queues the recognition again (recovery.take_over). Large images
+still go to the workers, whose memory and turns are shared fairly.
+"""
+
+import os
+import threading
+
+from django.conf import settings
+
+from pyvision.custom_models import catalog
+from pyvision.engine.batcher import Batcher, QueueFull
+from pyvision.engine.decode import declared_pixels
+
+from . import pipeline, recovery
+from .transient import TRANSIENT_ERRORS
+
+_batchers: dict[str, Batcher] = {}
+_batchers_lock = threading.Lock()
+
+
+def batcher(model: str) -> Batcher:
+    """This web process's model, loaded on its first use (with onnxruntime: a web process
+    that never recognises does without its memory). Concurrent requests share its batches."""
+    key = catalog.version(model)
+    with _batchers_lock:
+        if key not in _batchers:
+            # The model's threads sleep between batches: the cores are shared with the
+            # request threads that decode the next images.
+            classifier = catalog.classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS,
+                                            max_pixels=settings.MAX_IMAGE_PIXELS, spin=False, memory_arena=os.environ.get("XX_ARENA") == "1")
+            _batchers[key] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
+                                     max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
+                                     queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
+        return _batchers[key]
+
+
+def takes(upload) -> bool:
+    """Whether this upload, whose client waits, is recognised here: an image whose
+    header says it is small enough."""
+    pixels = declared_pixels(upload)
+    return pixels is not None and pixels <= settings.INLINE_MAX_PIXELS
+
+
+def claimed_by() -> str:
+    """The name this process's claims are signed with (submit's ``claimed_by``)."""
+    return recovery.worker_name()
+
+
+def run(recognition, data: bytes) -> None:
+    """Recognise a recognition submitted with ``claimed_by=claimed_by()``; if the model's
+    queue is full or the database or storage fails on the way, the workers take it."""
+    # onnxruntime is loaded with the first recognition, not with the web process.
+    from . import worker
+
+    try:
+        worker.recognise(recognition.pk, data=data, loaded=batcher)
+    except (QueueFull, *TRANSIENT_ERRORS):
+        pipeline.enqueue(recognition.pk)

@@ -1,0 +1,79 @@
+"""A client that waits (?wait) is answered by the web process itself, as durably as by a
+worker: the recognition is stored first, claimed under the web process's name, and
+given back to the workers if that process stops beating or its model's queue is full."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from pyvision.engine.batcher import QueueFull
+from pyvision.recognition import inline, pipeline, recovery, worker
+from pyvision.recognition.models import Recognition
+from tests.test_api import RECOGNITIONS, small_png, upload
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
+
+
+def test_a_waiting_client_gets_its_result_with_no_worker_and_no_message(photo, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        response = upload(APIClient(), photo("coffee.png"), query="?wait=10")
+    assert response.status_code == 201, response.content[:300]
+    body = response.json()
+    assert body["status"] == "done"
+    assert body["predictions"][0]["wnid"] == "n07920052"  # espresso
+    assert body["timings"]["queue_ms"] >= 0
+    recognition = Recognition.objects.get(pk=body["id"])
+    assert recognition.worker == recovery.worker_name() and recognition.attempts == 1
+    assert recognition.image.thumbnail, "the thumbnail is made from the same decode"
+    assert sent == [], "nothing was sent to the workers"
+
+
+def test_without_wait_or_above_the_size_the_workers_recognise(settings, django_capture_on_commit_callbacks):
+    client = APIClient()
+    with django_capture_on_commit_callbacks() as sent:
+        no_wait = upload(client, small_png())
+    settings.INLINE_MAX_PIXELS = 64 * 48 - 1
+    with django_capture_on_commit_callbacks() as sent_too:
+        too_large = upload(client, small_png(), query="?wait=1")
+    for response, messages in ((no_wait, sent), (too_large, sent_too)):
+        assert response.status_code == 202 and response.json()["status"] == "queued"
+        assert len(messages) == 1 and Recognition.objects.get(pk=response.json()["id"]).worker == ""
+
+
+def test_a_truncated_image_fails_with_its_code_at_once():
+    # Its header (and so its size) is whole: it is recognised here, and fails here.
+    response = upload(APIClient(), small_png()[:60], query="?wait=10")
+    assert response.status_code == 201 and response.json()["status"] == "failed"
+    assert response.json()["error"]["code"]
+
+
+def test_a_full_model_queue_hands_the_recognition_to_the_workers(monkeypatch, django_capture_on_commit_callbacks):
+    # The queue is full only under a flood; its refusal is what matters here.
+    def full(*args, **kwargs):
+        raise QueueFull()
+
+    monkeypatch.setattr(inline.batcher("lite0"), "recognize", full)
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        response = upload(APIClient(), small_png(), query="?wait=1")
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert len(sent) == 1, "the workers were sent it"
+    recognition = Recognition.objects.get(pk=response.json()["id"])
+    worker.run(recognition.pk)
+    recognition.refresh_from_db()
+    assert recognition.status == "done" and recognition.attempts == 2
+
+
+def test_a_web_process_that_died_mid_recognition_loses_nothing(photo):
+    from django.core.files.base import ContentFile
+
+    stranded = pipeline.submit(ContentFile(photo("coffee.png"), name="coffee.png"), session_key="s" * 32,
+                               claimed_by="gone-host:4242")
+    Recognition.objects.filter(pk=stranded.pk).update(started_at=timezone.now() - timedelta(minutes=5))
+    resent = recovery.take_over(live=[recovery.worker_name()], silent_since=timezone.now() - timedelta(seconds=30),
+                                one_just_gone=False)
+    assert resent == 1
+    worker.run(stranded.pk)
+    stranded.refresh_from_db()
+    assert stranded.status == "done" and stranded.attempts == 2
