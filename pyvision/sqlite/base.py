@@ -27,20 +27,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _commit(self):
-        try:
-            return super()._commit()
-        finally:
-            self._end_write_turn()
+        return self._ending_write_turn(super()._commit)
 
     def _rollback(self):
-        try:
-            return super()._rollback()
-        finally:
-            self._end_write_turn()
+        return self._ending_write_turn(super()._rollback)
 
     def _close(self):
+        return self._ending_write_turn(super()._close)
+
+    def _ending_write_turn(self, end):
         try:
-            return super()._close()
+            return end()
         finally:
             self._end_write_turn()
 
