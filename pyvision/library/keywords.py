@@ -3,7 +3,6 @@ keyword trees. An ImageNet class's path is its place in WordNet
 (``pyvision|organism|animal|...|tabby``); a custom model has no tree, so its labels sit
 under the model's name (``pyvision|colours|red``)."""
 
-from collections import defaultdict
 from collections.abc import Mapping
 from functools import cache
 
@@ -96,13 +95,10 @@ def _by_wnid() -> dict[str, dict]:
 
 
 @cache
-def _classes_under() -> dict[str, set[str]]:
+def _classes_under() -> dict[str, frozenset[str]]:
     """Each node of the tree -> the classes at or under it."""
-    classes_under = defaultdict(set)
-    for s in load_synsets():
-        for node in s["hierarchy"]:
-            classes_under[node["wnid"]].add(s["wnid"])
-    return classes_under
+    tree = hierarchy()
+    return {node.wnid: frozenset(tree.wnids_under(node.wnid)) for node in tree.nodes}
 
 
 @cache
