@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -37,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     tag.add_argument("--top", type=int, default=3, help="at most this many classes per photo (default 3)")
     tag.add_argument("--min-score", type=float, default=0.2, metavar="S",
                      help="keep only classes at least this likely, 0-1 (default 0.2)")
-    tag.add_argument("--hedged", action="store_true", help="not available yet: needs hedged answers (issue 11)")
+    tag.add_argument("--hedged", action="store_true",
+                     help="where the model is not sure of one class, tag the most specific kind it is sure of "
+                          "(\"turtle\", \"dog\"), as the API's hedged answer, instead of the top classes "
+                          "(not when it is no more telling than \"object\"); a custom model has no tree, so its "
+                          "top classes stay")
     tag.add_argument("--xmp", action="store_true", help="write the keywords to an XMP sidecar beside each photo")
     tag.add_argument("--sidecar-name", choices=("filename", "basename"), default="filename",
                      help="filename: IMG_1.CR2.xmp (digiKam, darktable; default); basename: IMG_1.xmp (Lightroom)")
@@ -221,27 +226,21 @@ def tag_command(args) -> int:
     from pyvision.library import tagging
     from pyvision.library.photos import photos
 
-    if args.hedged:
-        sys.exit("pyvision tag: --hedged needs hedged answers (issue 11), which this version does not have yet")
-    from pyvision.engine.registry import MODELS, REFERENCE_MODEL
-
-    if args.model not in (*MODELS, REFERENCE_MODEL.name) and not args.server:
-        # Its keywords come from the ImageNet names and hierarchy (library/keywords.py).
-        sys.exit(f"pyvision tag: tags with the built-in models ({', '.join(MODELS)}); custom models are not supported yet")
     if not 0 <= args.min_score <= 1:
         sys.exit("pyvision tag: --min-score must be between 0 and 1")
     if not 1 <= args.top <= 1000:
         sys.exit("pyvision tag: --top must be between 1 and 1000")
-    options = tagging.Options(model=args.model, languages=args.lang, top=args.top, min_score=args.min_score,
-                              xmp=args.xmp, basename=args.sidecar_name == "basename", force=args.force,
-                              dry_run=args.dry_run)
+    options = tagging.Options(languages=args.lang, top=args.top, min_score=args.min_score, xmp=args.xmp,
+                              basename=args.sidecar_name == "basename", force=args.force, dry_run=args.dry_run,
+                              hedged=args.hedged)
     backend = server_backend(args) if args.server else local_backend(args)
     files = list(photos(args.paths))
     counts, failures = Counter(), Counter()
     table = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None
     rows = csv.writer(table) if table else None
     if rows:
-        rows.writerow(["path", "status", "model", "wnids", "labels", "scores", "keywords", "error"])
+        rows.writerow(["path", "status", "model", "wnids", "labels", "scores", "keywords", "hedged_wnid", "hedged",
+                       "hedged_score", "error"])
     try:
         with progress(len(files)) as bar:
             for row in tagging.tag(files, options, backend):
@@ -254,7 +253,8 @@ def tag_command(args) -> int:
                     rows.writerow([row.path, row.status, args.model, " ".join(p.wnid for p in row.predictions),
                                    "; ".join(p.label for p in row.predictions),
                                    " ".join(f"{p.score:.4f}" for p in row.predictions),
-                                   "; ".join(row.keywords), row.error.code if row.error else ""])
+                                   "; ".join(row.keywords), *hedged_columns(row.hedged),
+                                   row.error.code if row.error else ""])
     except tagging.BackendRefused as exc:
         sys.exit(f"pyvision tag: {exc}")
     except KeyboardInterrupt:
@@ -268,40 +268,66 @@ def tag_command(args) -> int:
 
 
 def local_backend(args):
+    from pyvision.library.keywords import CustomKeywords, ImageNetKeywords
     from pyvision.library.photos import pixels_for
-    from pyvision.library.tagging import Backend
+    from pyvision.library.tagging import Backend, engine_answers
 
     classifier = load_classifier(args, pipelined=True)
-    return Backend(pixels_for(classifier), lambda batch: classifier.classify_batch(batch, args.top), args.jobs)
+    spec = classifier.spec
+    backend = partial(Backend, pixels_for(classifier), engine_answers(classifier, args.top), args.jobs)
+    if spec.is_custom:
+        return backend(version=f"{spec.name}@{spec.sha256}",
+                       names=CustomKeywords(spec.name, {label.id: label.names for label in spec.labels}))
+    return backend(version=spec.name, names=ImageNetKeywords())
 
 
 def server_backend(args):
-    from pyvision.engine.registry import MODELS
+    from pyvision.engine.registry import MODELS, REFERENCE_MODEL
+    from pyvision.library.keywords import CustomKeywords, ImageNetKeywords
     from pyvision.library.photos import upload
     from pyvision.library.remote import MAX_TOP_K, Server
-    from pyvision.library.tagging import Backend
+    from pyvision.library.tagging import Backend, BackendRefused
 
-    if args.model not in MODELS:
-        sys.exit(f"pyvision tag: a server runs {', '.join(MODELS)}, not {args.model}")
+    if args.model == REFERENCE_MODEL.name:
+        sys.exit(f"pyvision tag: a server runs {', '.join(MODELS)} and its custom models, not {args.model}")
     if args.top > MAX_TOP_K:
         sys.exit(f"pyvision tag: --top must be between 1 and {MAX_TOP_K} with --server")
     server = Server(args.server, token=args.token, model=args.model, top=args.top)
-    return Backend(upload, server.classify, args.jobs)
+    try:
+        model = server.describe_model()
+    except BackendRefused as exc:
+        sys.exit(f"pyvision tag: {exc}")
+    backend = partial(Backend, upload, server.classify, args.jobs)
+    if model["custom"]:
+        # Named as the server names it, and keyed on its file there: replaced there, re-tagged here.
+        return backend(version=f"{args.model}@{model['sha256']}", names=CustomKeywords(args.model, server.label_names))
+    return backend(version=args.model, names=ImageNetKeywords())
 
 
 def show_row(args, row) -> None:
+    from pyvision.library.keywords import node_label
+
     if args.json:
         say(json.dumps({
             "path": str(row.path), "status": row.status,
             "predictions": [{"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)}
                             for p in row.predictions],
             "keywords": row.keywords,
+            "hedged": {"wnid": row.hedged.wnid, "label": node_label(row.hedged.wnid, "en"),
+                       "score": round(row.hedged.score, 6)} if row.hedged else None,
             "error": {"code": row.error.code, "message": row.error.message} if row.error else None,
         }, ensure_ascii=False))
     elif row.error:
         say(f"{row.path}: error {row.error.code}: {row.error.message}", file=sys.stderr)
     elif row.status != "skipped":
         say(f"{row.path}: " + (", ".join(row.keywords) or f"no class above {args.min_score:.0%}"))
+
+
+def hedged_columns(hedged) -> list:
+    """hedged_wnid, hedged, hedged_score: empty for a model without a tree."""
+    from pyvision.library.keywords import node_label
+
+    return [hedged.wnid, node_label(hedged.wnid, "en"), f"{hedged.score:.4f}"] if hedged else ["", "", ""]
 
 
 def eval_command(args) -> int:

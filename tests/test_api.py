@@ -2,6 +2,7 @@
 filters, rate limits, size limits and the error format."""
 
 import base64
+import hashlib
 import io
 import re
 
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 
 from pyvision.api import errors
 from pyvision.api.models import ApiToken
+from pyvision.engine.registry import MODELS_DIR
 from pyvision.recognition import worker
 from pyvision.recognition.models import Image as StoredImage
 from pyvision.recognition.models import Recognition
@@ -259,6 +261,8 @@ def test_models_are_listed_with_the_default(client):
     assert set(models) == {"lite0", "lite2"}
     assert models["lite0"]["default"] and not models["lite2"]["default"]
     assert (models["lite0"]["input_size"], models["lite2"]["input_size"]) == (224, 260)
+    # What a client keys its cached answers on: the file the server runs.
+    assert models["lite0"]["sha256"] == hashlib.sha256((MODELS_DIR / "efficientnet-lite0-int8.onnx").read_bytes()).hexdigest()
 
 
 def test_the_default_rates_let_a_person_send_50_photos_in_a_minute(client, alice):

@@ -2,6 +2,7 @@
 model: recognitions and classify through the API, the model list, the site; refused
 with a reason when it could not serve; its labels kept when it is removed."""
 
+import hashlib
 import io
 import json
 
@@ -60,7 +61,8 @@ def test_a_model_added_through_the_cli_recognises_through_the_api_with_its_label
 
     listed = {m["name"]: m for m in client.get("/api/v1/models").json()}
     assert listed["colours"] == {"name": "colours", "description": "Dominant colour", "input_size": 32,
-                                 "default": False, "custom": True, "labels": 3, "languages": ["en", "zh-hans"]}
+                                 "default": False, "custom": True, "labels": 3, "languages": ["en", "zh-hans"],
+                                 "sha256": hashlib.sha256(colour_model()).hexdigest()}
     assert listed["lite0"]["labels"] == 1000 and not listed["lite0"]["custom"]
 
 

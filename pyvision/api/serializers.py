@@ -216,6 +216,7 @@ class ModelSerializer(serializers.Serializer):
     custom = serializers.BooleanField(help_text="Added by this server's operator (`pyvision models add`).")
     labels = serializers.IntegerField(help_text="How many classes it tells apart.")
     languages = serializers.ListField(child=serializers.CharField(), help_text="The languages its classes have names in.")
+    sha256 = serializers.CharField(help_text="The model file's SHA-256: a model replaced under the same name has another.")
 
     def is_default(self, model) -> bool:
         return model["name"] == settings.DEFAULT_MODEL

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pyvision.custom_models.models import CustomModel
-from pyvision.engine.registry import MODELS
+from pyvision.engine.registry import MODELS, expected_sha256
 from pyvision.meaning import search
 from pyvision.recognition import access, files, finished, idempotency, inline, pipeline
 from pyvision.recognition.models import Recognition
@@ -254,9 +254,10 @@ class ModelList(APIView):
     @extend_schema(operation_id="models_list", summary="The models a recognition can use", responses={200: ModelSerializer(many=True)})
     def get(self, request):
         built_in = [{"name": spec.name, "description": spec.description, "input_size": spec.input_size, "custom": False,
-                     "labels": len(load_synsets()), "languages": NAME_LANGUAGES} for spec in MODELS.values()]
+                     "labels": len(load_synsets()), "languages": NAME_LANGUAGES, "sha256": expected_sha256()[spec.filename]}
+                    for spec in MODELS.values()]
         custom = [{"name": model.name, "description": model.description or model.name, "input_size": model.input_size,
-                   "custom": True, "labels": len(model.labels.all()), "languages": model.languages()}
+                   "custom": True, "labels": len(model.labels.all()), "languages": model.languages(), "sha256": model.sha256}
                   for model in CustomModel.objects.filter(enabled=True).prefetch_related("labels")]
         return Response(ModelSerializer(built_in + custom, many=True).data)
 

@@ -11,12 +11,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyvision.engine.classifier import Prediction
+import numpy as np
+
+from pyvision.engine.hedging import Hedged, hedge
 from pyvision.engine.pipeline import UNREADABLE_FILE, Failure, pipelined
+from pyvision.engine.results import Prediction
 
 from . import keywords, xmp
 
 TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
+ClassNames = keywords.ImageNetKeywords | keywords.CustomKeywords
 UNWRITABLE_SIDECAR = "unwritable_sidecar"
 
 
@@ -27,7 +31,6 @@ class BackendRefused(Exception):
 
 @dataclass(frozen=True)
 class Options:
-    model: str
     languages: tuple[str, ...] = ("en",)
     top: int = 3
     min_score: float = 0.2
@@ -35,21 +38,37 @@ class Options:
     basename: bool = False
     force: bool = False
     dry_run: bool = False
+    hedged: bool = False
 
     @property
     def settings(self) -> str:
         """What, besides the model, decides the keywords: a change re-tags."""
-        return f"lang={','.join(self.languages)} top={self.top} min-score={self.min_score:g}"
+        return (f"lang={','.join(self.languages)} top={self.top} min-score={self.min_score:g}"
+                + (" hedged" if self.hedged else ""))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A photo's classes, likeliest first, and its hedged answer: the most specific class
+    or WordNet ancestor the model is sure enough of (None for a model without a tree)."""
+
+    predictions: list[Prediction]
+    hedged: Hedged | None = None
 
 
 @dataclass(frozen=True)
 class Backend:
     """Where photos are classified: ``prepare`` runs on a pool of threads, ``process``
-    gets batches of what it made and returns predictions (or a Failure) for each."""
+    gets batches of what it made and returns an Answer (or a Failure) for each.
+    ``version`` names the model as sidecars record it: a built-in model's name, a custom
+    model's name and sha256, so that a model replaced under the same name re-tags.
+    ``names`` names its classes."""
 
     prepare: Callable[[Path], object]
-    process: Callable[[list], list[list[Prediction] | Failure]]
+    process: Callable[[list], list[Answer | Failure]]
     jobs: int
+    version: str
+    names: ClassNames
 
 
 @dataclass
@@ -59,6 +78,7 @@ class Row:
     predictions: list[Prediction] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     error: Failure | None = None
+    hedged: Hedged | None = None
 
 
 def tag(photos: Iterable[Path], options: Options, backend: Backend) -> Iterator[Row]:
@@ -67,7 +87,7 @@ def tag(photos: Iterable[Path], options: Options, backend: Backend) -> Iterator[
     stamps: dict[Path, xmp.Stamp] = {}
     for photo in photos:
         try:
-            stamp = xmp.Stamp.of(photo, options.model, options.settings)
+            stamp = xmp.Stamp.of(photo, backend.version, options.settings)
         except OSError as exc:
             yield Row(photo, FAILED, error=Failure(UNREADABLE_FILE, exc.strerror or str(exc)))
             continue
@@ -80,21 +100,46 @@ def tag(photos: Iterable[Path], options: Options, backend: Backend) -> Iterator[
         if isinstance(outcome, Failure):
             yield Row(photo, FAILED, error=outcome)
         else:
-            yield _tagged(photo, outcome, stamps[photo], options)
+            yield _tagged(photo, outcome, stamps[photo], options, backend.names)
 
 
-def _tagged(photo: Path, predictions: list[Prediction], stamp: xmp.Stamp, options: Options) -> Row:
-    kept = [p for p in predictions[:options.top] if p.score >= options.min_score]
-    words = [keywords.label(p.wnid, language) for language in options.languages for p in kept]
+def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames) -> Row:
+    kept = [p for p in answer.predictions[:options.top] if p.score >= options.min_score]
+    hedged = answer.hedged
+    if options.hedged and hedged and not hedged.is_class and not keywords.tells_nothing(hedged.wnid):
+        # The model is not sure which class it is, but sure of what kind of thing:
+        # "turtle" is a true keyword where "mud turtle, 69%" may be a wrong one. Sure of
+        # no more than "object", it keeps its classes: "object" would find every photo.
+        words = [keywords.node_label(hedged.wnid, language) for language in options.languages]
+        paths = [keywords.node_hierarchical(hedged.wnid, under=answer.predictions[0].wnid)]
+    else:
+        words = [names.label(p, language) for language in options.languages for p in kept]
+        paths = [names.hierarchical(p) for p in kept]
+    # A name missing in one language falls back to English: said once, not twice.
+    words = list(dict.fromkeys(words))
     if options.xmp and not options.dry_run:
         try:
-            xmp.write(xmp.sidecar_path(photo, basename=options.basename), words,
-                      [keywords.hierarchical(p.wnid) for p in kept], stamp)
+            xmp.write(xmp.sidecar_path(photo, basename=options.basename), words, paths, stamp)
         except xmp.SidecarError as exc:
-            return Row(photo, FAILED, kept, words, Failure(exc.code, str(exc)))
+            return Row(photo, FAILED, kept, words, Failure(exc.code, str(exc)), hedged)
         except OSError as exc:
-            return Row(photo, FAILED, kept, words, Failure(UNWRITABLE_SIDECAR, exc.strerror or str(exc)))
-    return Row(photo, TAGGED, kept, words)
+            return Row(photo, FAILED, kept, words, Failure(UNWRITABLE_SIDECAR, exc.strerror or str(exc)), hedged)
+    return Row(photo, TAGGED, kept, words, hedged=hedged)
+
+
+def engine_answers(classifier, top: int) -> Callable[[list[np.ndarray]], list[Answer]]:
+    """A batch of prepared photos -> their Answers, from the model here. The hedged
+    answer is the API's: the same calibration and the service's default confidence."""
+    def process(batch: list[np.ndarray]) -> list[Answer]:
+        if not batch:
+            return []
+        rows = classifier.probabilities(np.stack(batch))
+        if classifier.spec.is_custom:
+            # No tree to hedge in, whatever the model's name.
+            return [Answer(classifier.top_k(row, top)) for row in rows]
+        return [Answer(classifier.top_k(row, top), hedge(classifier.spec.name, row)) for row in rows]
+
+    return process
 
 
 def summary(counts: Counter, failures: Counter, dry_run: bool) -> str:

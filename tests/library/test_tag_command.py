@@ -27,7 +27,6 @@ def test_json_and_csv_have_a_row_per_photo(library, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--hedged"], "--hedged needs hedged answers (issue 11)"),
     (["--min-score", "2"], "--min-score must be between 0 and 1"),
     (["--server", "http://127.0.0.1:9", "--top", "11"], "--top must be between 1 and 10 with --server"),
     (["--server", "http://127.0.0.1:9", "--model", "lite0-fp32"], "a server runs lite0, lite2"),
