@@ -165,6 +165,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
     def post(self, request):
         key = idempotency_key(request)
         wait = query(WaitSerializer, request)["wait"]
+        finished_here = False
         data, multipart = body(request)
         serializer = IMAGE_SERIALIZERS[image_field(request, data, multipart)](data=data)
         serializer.is_valid(raise_exception=True)
@@ -187,10 +188,9 @@ class RecognitionList(uploads.UploadLimits, APIView):
                     claimed_by=inline.claimed_by() if here else "", **access.owner_fields(request))])
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
-            if here:
-                inline.run(recognition, data_here)
+            finished_here = here and inline.run(recognition, data_here)
         try:
-            if wait:
+            if wait and not finished_here:
                 finished.wait_for(recognition.pk, wait)
             recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
         except DATABASE_ERRORS as exc:

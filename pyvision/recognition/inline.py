@@ -54,9 +54,10 @@ def claimed_by() -> str:
     return recovery.worker_name()
 
 
-def run(recognition, data: bytes) -> None:
-    """Recognise a recognition submitted with ``claimed_by=claimed_by()``; if the model's
-    queue is full or the database or storage fails on the way, the workers take it."""
+def run(recognition, data: bytes) -> bool:
+    """Recognise a recognition submitted with ``claimed_by=claimed_by()``: True once its
+    result is written. If the model's queue is full or the database or storage fails on
+    the way, the workers take it (False)."""
     # onnxruntime is loaded with the first recognition, not with the web process.
     from . import worker
 
@@ -64,3 +65,5 @@ def run(recognition, data: bytes) -> None:
         worker.recognise(recognition.pk, data=data, loaded=batcher)
     except (QueueFull, *TRANSIENT_ERRORS):
         pipeline.enqueue(recognition.pk)
+        return False
+    return True
