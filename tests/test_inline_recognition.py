@@ -77,3 +77,20 @@ def test_a_web_process_that_died_mid_recognition_loses_nothing(photo):
     worker.run(stranded.pk)
     stranded.refresh_from_db()
     assert stranded.status == "done" and stranded.attempts == 2
+
+
+@pytest.mark.usefixtures("static_from_apps")
+def test_the_page_gets_its_cards_back_finished_and_large_photos_queued(photo, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    client = Client()
+    client.get("/")  # the page: its session exists before the first upload
+    settings.INLINE_MAX_PIXELS = 451 * 300  # chelsea.png is 451x300; coffee.png is larger
+    response = client.post("/upload", {"image": [SimpleUploadedFile("chelsea.png", photo("chelsea.png")),
+                                                 SimpleUploadedFile("coffee.png", photo("coffee.png"))]},
+                           headers={"HX-Request": "true"})
+    cards = response.content.decode()
+    assert response.status_code == 200
+    assert cards.count('class="card status-done"') == 1 and cards.count('class="card status-queued"') == 1
+    assert [r.status for r in Recognition.objects.order_by("created_at")] == ["done", "queued"]

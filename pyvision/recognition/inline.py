@@ -54,10 +54,10 @@ def claimed_by() -> str:
     return recovery.worker_name()
 
 
-def run(recognition, data: bytes) -> bool:
-    """Recognise a recognition submitted with ``claimed_by=claimed_by()``: True once its
-    result is written. If the model's queue is full or the database or storage fails on
-    the way, the workers take it (False)."""
+def run(recognition, data: bytes | None = None) -> bool:
+    """Recognise a recognition submitted with ``claimed_by=claimed_by()``, from ``data``
+    or else its stored file: True once its result is written. If the model's queue is
+    full or the database or storage fails on the way, the workers take it (False)."""
     # onnxruntime is loaded with the first recognition, not with the web process.
     from . import worker
 

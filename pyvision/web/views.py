@@ -17,7 +17,7 @@ from pyvision.api import throttling
 from pyvision.custom_models import catalog
 from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
-from pyvision.recognition import access, idempotency, pipeline
+from pyvision.recognition import access, idempotency, inline, pipeline
 from pyvision.recognition.models import Image, Recognition
 from pyvision.synsets.models import Synset
 
@@ -110,6 +110,9 @@ def submit_once(request, files, model: str, note: str) -> tuple[list[Recognition
     if key and (first := idempotency.earlier(request, key, print_)) is not None:
         return first, None
     busy = None
+    # The person is looking at the page: what this process can recognise at once, it does
+    # (recognition/inline.py), and the cards come back finished.
+    here = []
 
     def submit():
         nonlocal busy
@@ -117,14 +120,25 @@ def submit_once(request, files, model: str, note: str) -> tuple[list[Recognition
         for upload in files:
             if busy := too_busy(request):
                 break
+            claimed_by = inline.claimed_by() if inline.takes(upload) else ""
             try:
-                recognitions.append(pipeline.submit(upload, model=model, note=note, **access.owner_fields(request)))
+                recognition = pipeline.submit(upload, model=model, note=note, claimed_by=claimed_by,
+                                              **access.owner_fields(request))
             except pipeline.OverLimit as refused:
                 busy = Busy(413 if refused.retry_after is None else 429, refused.message, refused.retry_after)
                 break
+            recognitions.append(recognition)
+            if claimed_by:
+                here.append(recognition)
         return recognitions
 
-    return idempotency.save_once(request, key, print_, submit), busy
+    recognitions = idempotency.save_once(request, key, print_, submit)
+    if here:
+        for recognition in here:
+            inline.run(recognition)
+        found = Recognition.objects.select_related("image").with_predictions().in_bulk([r.pk for r in recognitions])
+        recognitions = [found[r.pk] for r in recognitions]
+    return recognitions, busy
 
 
 def form_problem(model: str, note: str, sent) -> str | None:

@@ -3,7 +3,7 @@ folder, real recognitions by the worker's code (run in-process instead of by Cel
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.test import Client, override_settings
 
 from pyvision.recognition import worker
 from pyvision.recognition.models import Recognition
@@ -34,11 +34,13 @@ def make_user(db):
 
 @pytest.fixture
 def upload(photo):
-    """Upload a photo as the page's script does (one file per request) and recognise it."""
+    """Upload a photo as the page's script does (one file per request) and recognise it;
+    with ``recognise=False`` it stays queued (the web process is told to recognise nothing itself)."""
 
     def send(client: Client, name: str = "chelsea.png", data: bytes | None = None, recognise: bool = True, **fields):
-        response = client.post("/upload", {"image": _named(name, data or photo(name)), "model": "lite0", **fields},
-                               headers={"HX-Request": "true"})
+        with override_settings(**({} if recognise else {"INLINE_MAX_PIXELS": 0})):
+            response = client.post("/upload", {"image": _named(name, data or photo(name)), "model": "lite0", **fields},
+                                   headers={"HX-Request": "true"})
         assert response.status_code == 200, response.content[:500]
         recognition = Recognition.objects.order_by("-created_at").first()
         if recognise:
