@@ -7,15 +7,6 @@ from django.utils.translation import gettext_lazy as _
 from . import limits
 
 
-def check_email_is_free(email: str, user=None) -> str:
-    others = get_user_model().objects.filter(email__iexact=email)
-    if user is not None:
-        others = others.exclude(pk=user.pk)
-    if others.exists():
-        raise forms.ValidationError(_("An account with this email address already exists."))
-    return email
-
-
 class ThrottledLogin:
     """Counts each failed login against its account and its address; once either has
     failed too often, accounts.middleware.login_limits refuses further attempts."""
@@ -37,14 +28,15 @@ class AdminLoginForm(ThrottledLogin, AdminAuthenticationForm):
 
 
 class RegistrationForm(UserCreationForm):
+    """An email address another account uses is accepted like a new one (the views tell
+    that account's address): refusing it would tell anyone which addresses have an
+    account here, and would let whoever types an address first keep its owner out."""
+
     email = forms.EmailField(label=_("Email"), help_text=_("Only used to reset your password."))
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
-
-    def clean_email(self):
-        return check_email_is_free(self.cleaned_data["email"])
 
 
 def password_field():
@@ -72,9 +64,6 @@ class EmailForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.old_email = self.instance.email
-
-    def clean_email(self):
-        return check_email_is_free(self.cleaned_data["email"], self.instance)
 
     def clean_password(self):
         return check_password(self.instance, self.cleaned_data["password"])

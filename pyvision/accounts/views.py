@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
@@ -52,6 +52,7 @@ def register(request):
         with transaction.atomic():
             user = form.save()
             adopt_anonymous_images(anonymous_key, user)
+        tell_the_other_accounts(request, user)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome, %(name)s. Your photos are private to you.") % {"name": user.username})
         return redirect("my-images")
@@ -79,6 +80,7 @@ def profile(request):
         form.save()
         if form.old_email and form.old_email.lower() != form.cleaned_data["email"].lower():
             tell_the_old_address(request, form.old_email, form.cleaned_data["email"])
+            tell_the_other_accounts(request, request.user)
         messages.success(request, _("Your email address has been changed."))
         return redirect("profile")
     try:
@@ -99,6 +101,21 @@ def tell_the_old_address(request, old: str, new: str) -> None:
         "If you did not make this change, someone else knows your password: tell the site's administrator."
     ) % {"username": request.user.username, "new": new, "site": request.build_absolute_uri("/")},
         None, [old])
+
+
+def tell_the_other_accounts(request, account) -> None:
+    """Every other account with the address this one just took hears of it at that
+    address: the page that took it looks the same whether or not the address was in use,
+    and only the address's owner learns that it was."""
+    others = get_user_model().objects.filter(email__iexact=account.email, is_active=True).exclude(pk=account.pk)
+    for other in others:
+        send_mail(_("Another pyvision account uses your email address"), _(
+            "The pyvision account %(new)s at %(site)s now gives this email address, which your account "
+            "%(username)s uses too. Your account is unchanged, and a password reset sent to this address "
+            "names each account. If you have forgotten your password, choose a new one at %(reset)s."
+        ) % {"new": account.username, "username": other.username, "site": request.build_absolute_uri("/"),
+             "reset": request.build_absolute_uri(reverse("password_reset"))},
+            None, [other.email])
 
 
 @login_required
