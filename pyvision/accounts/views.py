@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from pyvision.recognition.models import Image
+from pyvision.recognition import storage_use
 
 from . import limits
 from .forms import DeleteAccountForm, EmailForm, LoginForm, RegistrationForm
@@ -22,7 +22,7 @@ def adopt_anonymous_images(session_key: str | None, user) -> None:
     Signing in gives the session a new key, so it must be read before that.
     """
     if session_key:
-        Image.objects.filter(owner=None, session_key=session_key).update(owner=user, session_key="")
+        storage_use.adopt(session_key, user)
 
 
 class LoginView(auth.LoginView):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from PIL import Image as Picture
 
+from . import storage_use
 from .models import Image
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,11 @@ def attach_thumbnail(image: Image, name: str) -> bool:
 def forget_file(image: Image) -> None:
     """Delete an image's original from storage, keeping its row (and its recognitions)."""
     name = image.file.name
-    if name and Image.objects.filter(pk=image.pk, file=name).update(file=""):
+    with transaction.atomic():
+        forgotten = name and Image.objects.filter(pk=image.pk, file=name).update(file="")
+        if forgotten:
+            storage_use.remove(storage_use.of_image(image), image.size)
+    if forgotten:
         delete_files([name])
 
 
@@ -72,6 +77,8 @@ def delete_stored_files(sender, instance: Image, **kwargs) -> None:
     cascade), its original and thumbnail leave storage too, once that commits: a
     failed delete never leaves a row pointing at a missing file."""
     names = [f.name for f in (instance.file, instance.thumbnail) if f]
+    if instance.file:
+        storage_use.remove(storage_use.of_image(instance), instance.size)
     transaction.on_commit(lambda: delete_files(names))
 
 
@@ -91,6 +98,7 @@ def purge_anonymous(older_than: timedelta | None = None) -> int:
         older_than = timedelta(hours=settings.ANONYMOUS_RETENTION_HOURS)
     expired = Image.objects.filter(owner=None, created_at__lt=timezone.now() - older_than)
     deleted = delete_images(expired)
+    storage_use.forget_anonymous_owners_without_files()
     # The sessions that held them too, and those of clients that never came back.
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     if deleted:

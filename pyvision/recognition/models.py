@@ -47,6 +47,21 @@ class Image(models.Model):
         return self.original_name or str(self.id)
 
 
+class StorageUse(models.Model):
+    """The bytes one owner's stored originals take: a user's, or an anonymous owner's by
+    its key. Changed in the transaction that stores or removes an original (storage_use.py),
+    so the quota check of every upload reads one row instead of adding up the sizes of
+    all the owner's images (8 ms for 50,000 on SQLite, and growing with them)."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="storage_use")
+    # NULL for a user's row, so that a plain unique index keeps one row per anonymous
+    # owner on every database (MariaDB has no partial indexes): a browser's first photos
+    # arrive all at once.
+    session_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    bytes = models.BigIntegerField(default=0)
+
+
 class RecognitionQuerySet(models.QuerySet):
     def with_predictions(self):
         """With each one's predictions and their synsets, in two more queries whatever the count."""

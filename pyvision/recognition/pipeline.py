@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from pyvision.engine.decode import declared_pixels
 
-from . import access
+from . import access, storage_use
 from .models import UNKNOWN_PIXELS, Image, Recognition
 from .tasks import recognize
 
@@ -49,12 +49,13 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
     process that will recognise it itself (inline.py), named as a worker signs a claim:
     it is stored running, and not enqueued."""
     pixels = declared_pixels(upload)
-    check_owner_limits(access.owned_images(owner, session_key), upload.size, pixels, anonymous=owner is None)
+    check_owner_limits(owner, session_key, upload.size, pixels)
     with transaction.atomic():
         image = Image(owner=owner, session_key=session_key, original_name=(upload.name or "")[-255:],
                       size=upload.size, pixels=pixels, note=note)
         image.file.save("upload", upload, save=False)
         image.save()
+        storage_use.add(storage_use.of_image(image), image.size)
         if claimed_by:
             now = timezone.now()
             recognition = Recognition.objects.create(
@@ -67,10 +68,11 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
     return recognition
 
 
-def check_owner_limits(images, size: int, pixels: int | None, *, anonymous: bool) -> None:
+def check_owner_limits(owner, session_key: str, size: int, pixels: int | None) -> None:
     """One owner may not fill the queue for everyone, nor the disk."""
+    anonymous = owner is None
     queued = Recognition.objects.filter(
-        image__in=images, status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING],
+        image__in=access.owned_images(owner, session_key), status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING],
     ).aggregate(pixels=Sum(Coalesce("image__pixels", Value(UNKNOWN_PIXELS))))["pixels"] or 0
     # Always one at a time at least, however large.
     if queued and queued + (pixels or UNKNOWN_PIXELS) > settings.OWNER_QUEUE_MEGAPIXELS * 1_000_000:
@@ -78,8 +80,7 @@ def check_owner_limits(images, size: int, pixels: int | None, *, anonymous: bool
             "You have %(megapixels)d megapixels of photos waiting to be recognised; send more once they are "
             "done.") % {"megapixels": queued // 1_000_000}, RETRY_AFTER_SECONDS)
     quota = settings.ANONYMOUS_STORAGE_QUOTA_BYTES if anonymous else settings.STORAGE_QUOTA_BYTES
-    # Files already deleted (uploads that were not images) take no space.
-    stored = images.exclude(file="").aggregate(total=Sum("size"))["total"] or 0
+    stored = storage_use.stored_bytes(owner, session_key)
     if stored + size > quota:
         message = _("Your photos take %(stored)s of your %(quota)s; delete some first.")
         if anonymous:
