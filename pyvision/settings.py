@@ -264,16 +264,19 @@ CLASSIFY_BATCH_SIZE = int(os.environ.get("PYVISION_CLASSIFY_BATCH_SIZE", "4"))
 CLASSIFY_BATCH_WAIT_MS = float(os.environ.get("PYVISION_CLASSIFY_BATCH_WAIT_MS", "0"))
 CLASSIFY_QUEUE_LIMIT = int(os.environ.get("PYVISION_CLASSIFY_QUEUE_LIMIT", "64"))
 CLASSIFY_ENGINE_THREADS = int(os.environ.get("PYVISION_CLASSIFY_ENGINE_THREADS", str(os.cpu_count() or 1)))
-# A recognition whose client waits for it (?wait) is recognised by the web process that
-# received it, with the models classify loads (recognition/inline.py), if its image has at
-# most INLINE_MAX_MEGAPIXELS; larger ones, and all of them with 0, go to the workers.
-INLINE_MAX_PIXELS = int(float(os.environ.get("PYVISION_INLINE_MAX_MEGAPIXELS", "16")) * 1_000_000)
 
 # Celery. The default broker is kombu's filesystem transport: two processes on one
 # machine exchange messages through a folder, with no server to install.
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("PYVISION_BROKER_URL", "filesystem://")
 EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+# A recognition whose client is waiting (?wait, or the site's page) is recognised by the
+# web process that received it, with the models classify loads (recognition/inline.py), if
+# its image has at most INLINE_MAX_MEGAPIXELS; larger ones, and all of them with 0, go to
+# the workers. The default: 16 in the embedded mode, 0 in the distributed mode, whose
+# workers have hosts of their own for that work.
+INLINE_MAX_PIXELS = int(float(os.environ.get("PYVISION_INLINE_MAX_MEGAPIXELS", "16" if EMBEDDED_BROKER else "0"))
+                        * 1_000_000)
 if EMBEDDED_BROKER:
     # kombu's filesystem transport, writing each message atomically (see broker.py).
     CELERY_BROKER_TRANSPORT = "pyvision.broker:Transport"
