@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.db import connection
 from django.db.models import Count, Max
 from django.dispatch import receiver
 
@@ -34,10 +35,12 @@ def store_vector(sender, recognition, result, **kwargs):
         return
     image = recognition.image
     # One upsert: update_or_create would select, then write, in a savepoint of its own.
+    # MySQL/MariaDB take no conflict target: their upsert answers any unique key's conflict.
+    target = ["image", "model"] if connection.features.supports_update_conflicts_with_target else None
     PhotoVector.objects.bulk_create([PhotoVector(
         image=image, model=recognition.model, owner_id=image.owner_id,
         session_key="" if image.owner_id else image.session_key, vector=similarity.compact(result.embedding),
-    )], update_conflicts=True, unique_fields=["image", "model"], update_fields=["owner", "session_key", "vector", "stored_at"])
+    )], update_conflicts=True, unique_fields=target, update_fields=["owner", "session_key", "vector", "stored_at"])
 
 
 @dataclass(frozen=True)
