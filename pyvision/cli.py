@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
-    doctor = commands.add_parser("doctor", help="check that this CPU gives each model's expected answers")
+    doctor = commands.add_parser("doctor", help="check that this CPU gives each model's expected answers, "
+                                                "and that each enabled custom model loads and answers")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(handler=doctor_command)
 
@@ -374,15 +375,37 @@ def doctor_command(args) -> int:
 
     cpu, runtime = selfcheck.cpu(), selfcheck.runtime()
     checks = [selfcheck.check(Classifier(model)) for model in selfcheck.checked_models()]
+    custom, unreadable = custom_model_checks()
     if args.json:
-        print(json.dumps({"cpu": cpu, "runtime": runtime, "models": [dataclasses.asdict(c) for c in checks]}))
+        print(json.dumps({"cpu": cpu, "runtime": runtime, "models": [dataclasses.asdict(c) for c in checks],
+                          "custom_models": [dataclasses.asdict(c) for c in custom],
+                          "custom_models_unreadable": unreadable}))
     else:
         features = ", ".join(f"{name} {'yes' if present else 'no'}" for name, present in cpu["features"].items())
         print(f"CPU           {cpu['model'] or 'unknown'} ({cpu['machine']}): {features}\n"
               f"onnxruntime   {runtime['onnxruntime']}, providers {', '.join(runtime['providers'])}")
         for c in checks:
             print(f"{'ok  ' if c.agrees else 'FAIL'}          {c.summary}")
-    return 0 if all(c.agrees for c in checks) else 1
+        for c in custom:
+            print(f"{'ok  ' if c.ok else 'FAIL'}          {c.summary}")
+        if unreadable:
+            print(f"custom models not checked: {unreadable}")
+    return 0 if all(c.agrees for c in checks) and all(c.ok for c in custom) else 1
+
+
+def custom_model_checks():
+    """The enabled custom models' checks, and why there are none where the service's
+    database cannot be read: doctor also runs where only the engine is set up."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    try:
+        service().setup_django()
+        from pyvision.custom_models import catalog
+
+        return catalog.check_enabled(), ""
+    except (ImproperlyConfigured, DatabaseError) as exc:
+        return [], f"the service's database, where they are, could not be read ({exc})"
 
 
 def status_command(args) -> int:

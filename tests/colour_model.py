@@ -13,14 +13,17 @@ COLOURS = {"red": (220, 30, 25), "green": (30, 200, 40), "blue": (25, 40, 210)}
 LABELS_CSV = "id,en,zh-hans\nred,red,红色\ngreen,green,绿色\nblue,blue,蓝色\n"
 
 
-def colour_model(size: int = 32, classes: int = 3, inputs: int = 1) -> bytes:
+def colour_model(size: int = 32, classes: int = 3, inputs: int = 1, softmax: bool = False) -> bytes:
+    """``softmax``: exported with a final Softmax, as many classifiers are, answering probabilities."""
     image_inputs = [helper.make_tensor_value_info(f"image{i}" if i else "image", TensorProto.FLOAT, ["batch", 3, size, size])
                     for i in range(inputs)]
     weights = numpy_helper.from_array(np.eye(3, classes, dtype=np.float32) * 10, "weights")
     nodes = [helper.make_node("ReduceMean", ["image"], ["channels"], axes=[2, 3], keepdims=0),
              helper.make_node("MatMul", ["channels", "weights"], ["logits"])]
+    if softmax:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1))
     graph = helper.make_graph(nodes, "dominant-colour", image_inputs,
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes])],
+                              [helper.make_tensor_value_info(nodes[-1].output[0], TensorProto.FLOAT, ["batch", classes])],
                               initializer=[weights])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
     onnx.checker.check_model(model)

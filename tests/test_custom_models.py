@@ -5,12 +5,16 @@ with a reason when it could not serve; its labels kept when it is removed."""
 import hashlib
 import io
 import json
+import re
 
+import numpy as np
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
 from pyvision import cli
+from pyvision.custom_models import catalog
 from pyvision.custom_models.models import CustomModel, Label
 from pyvision.recognition import worker
 from pyvision.recognition.models import Recognition
@@ -186,3 +190,120 @@ def test_a_file_over_the_limit_is_refused(tmp_path, capsys, media, settings):
 def assert_nothing_stored(media):
     assert not CustomModel.objects.exists() and not Label.objects.exists()
     assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+
+
+def add_named(tmp_path, name: str, *extra, **model_options) -> int:
+    folder = tmp_path / name
+    folder.mkdir()
+    onnx_file, labels = write_model(folder, **model_options)
+    return cli.main(["models", "add", name, "--onnx", str(onnx_file), "--labels", str(labels), "--size", "32", *extra])
+
+
+def test_a_model_ending_in_a_softmax_scores_as_the_same_model_without_it(tmp_path, capsys):
+    assert add_named(tmp_path, "colours", softmax=False) == 0
+    assert add_named(tmp_path, "colours-soft", softmax=True) == 0
+    assert "colours-soft: added, 3 labels, outputs probabilities (found out from sample images)" in capsys.readouterr().out
+    assert dict(CustomModel.objects.values_list("name", "output")) == {"colours": "logits", "colours-soft": "probabilities"}
+
+    client = APIClient()
+    for colour in ("red", "green", "blue"):
+        logits, softmaxed = (recognise(client, colour, model=name, top_k=3) for name in ("colours", "colours-soft"))
+        assert softmaxed["predictions"][0]["label_id"] == colour
+        # Softmaxed twice, the top score would be flattened to about 0.58.
+        assert softmaxed["predictions"][0]["score"] > 0.99
+        assert [p["label_id"] for p in softmaxed["predictions"]] == [p["label_id"] for p in logits["predictions"]]
+        for ours, theirs in zip(softmaxed["predictions"], logits["predictions"]):
+            assert ours["score"] == pytest.approx(theirs["score"], abs=1e-5)
+
+    # And the engine's whole rows, as classify, eval and bench see them.
+    for colour in ("red", "green", "blue"):
+        rows = [catalog.classifier(name).recognize(photo(colour), k=3).probabilities for name in ("colours", "colours-soft")]
+        np.testing.assert_allclose(rows[1], rows[0], atol=1e-5)
+
+
+def test_output_overrides_what_the_sample_images_show(tmp_path, capsys, media):
+    assert add_named(tmp_path, "colours-soft", "--output", "logits", softmax=True) == 0
+    assert "outputs logits (as --output said)" in capsys.readouterr().out
+    assert CustomModel.objects.get().output == "logits"
+
+    # Scores below 0 are no probabilities: said, and nothing of it stored.
+    with pytest.raises(SystemExit) as exited:
+        add_named(tmp_path, "colours", "--output", "probabilities")
+    assert "said to be probabilities, but on a sample image (a plain grey image) it answered -" in str(exited.value.code)
+    assert "Nothing was stored" in str(exited.value.code)
+    assert list(CustomModel.objects.values_list("name", flat=True)) == ["colours-soft"]
+    assert [p.name for p in media.rglob("*.onnx")] == [CustomModel.objects.get().file.name.split("/")[-1]]
+
+
+LABELS_WITH_IDS = "id,en,zh-hans\nc-red,red,红色\nc-green,green,绿色\nc-blue,blue,蓝色\n"
+
+
+@pytest.mark.parametrize("query", ["c-green", "green", "GREEN", "绿色"])
+def test_a_custom_label_finds_ones_own_recognitions_and_images_by_id_or_name(tmp_path, query):
+    onnx_file, labels = write_model(tmp_path)
+    labels.write_text(LABELS_WITH_IDS, encoding="utf-8")
+    assert cli.main(["models", "add", "colours", "--onnx", str(onnx_file), "--labels", str(labels), "--size", "32"]) == 0
+    alice, bob = (User.objects.create_user(name) for name in ("alice", "bob"))
+    as_alice, as_bob = APIClient(), APIClient()
+    as_alice.force_authenticate(alice)
+    as_bob.force_authenticate(bob)
+    green = recognise(as_alice, "green", model="colours")
+    recognise(as_alice, "red", model="colours")
+    recognise(as_alice, "green")  # lite0: ImageNet classes only, none of them the custom label
+    recognise(as_bob, "green", model="colours")
+
+    found = as_alice.get("/api/v1/recognitions", {"label": query}).json()
+    assert [r["id"] for r in found["results"]] == [green["id"]]
+
+    site = Client()
+    site.force_login(alice)
+    page = site.get("/images/", {"q": query}).content.decode()
+    assert re.findall(r'href="/images/([0-9a-f-]{36})/"', page) == [str(Recognition.objects.get(pk=green["id"]).image_id)]
+
+
+def test_doctor_checks_each_enabled_custom_model_and_names_a_broken_one(tmp_path, media, capsys):
+    add(tmp_path)
+    assert add_named(tmp_path, "spare") == 0
+    assert cli.main(["models", "disable", "spare"]) == 0
+    capsys.readouterr()
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "ok            custom model colours: read from storage, sha256 verified, answers as it should" in out
+    assert "spare" not in out  # disabled: not served, not checked
+
+    # Bytes changed in storage, as a bad disk or a bad copy to the bucket would.
+    stored = media / CustomModel.objects.get(name="colours").file.name
+    corrupted = bytearray(stored.read_bytes())
+    corrupted[len(corrupted) // 2] ^= 0xFF
+    stored.write_bytes(bytes(corrupted))
+    assert cli.main(["doctor"]) == 1
+    assert "FAIL          custom model colours: Model 'colours' has sha256 " in capsys.readouterr().out
+    assert cli.main(["doctor", "--json"]) == 1
+    (check,) = json.loads(capsys.readouterr().out)["custom_models"]
+    assert (check["model"], check["ok"]) == ("colours", False) and "expected " + CustomModel.objects.get(
+        name="colours").sha256 in check["reason"]
+
+    stored.unlink()
+    assert cli.main(["doctor"]) == 1
+    assert f"FAIL          custom model colours: its file {stored.relative_to(media)} could not be read from storage" \
+        in capsys.readouterr().out
+
+
+def test_the_admin_shows_what_each_model_outputs(tmp_path):
+    assert add_named(tmp_path, "colours") == 0
+    assert add_named(tmp_path, "colours-soft", softmax=True) == 0
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.org", "a long passphrase 9"))
+    listing = admin.get("/admin/custom_models/custommodel/").content.decode()
+    assert re.findall(r'<td class="field-output">([^<]+)</td>', listing) == [
+        "logits (the service applies a softmax)", "probabilities (used as they are)"]
+    soft = CustomModel.objects.get(name="colours-soft")
+    page = admin.get(f"/admin/custom_models/custommodel/{soft.pk}/change/").content.decode()
+    assert "probabilities (used as they are)" in page
+    # Read-only: what the file outputs does not change by saying so.
+    saved = admin.post(f"/admin/custom_models/custommodel/{soft.pk}/change/",
+               {"description": "", "enabled": "on", "output": "logits", "labels-TOTAL_FORMS": "0",
+                "labels-INITIAL_FORMS": "0"})
+    assert saved.status_code == 302, saved.content.decode()[-2000:]
+    soft.refresh_from_db()
+    assert soft.output == "probabilities"

@@ -135,7 +135,8 @@ class ListSerializer(LanguageSerializer):
 class RecognitionFilterSerializer(ListSerializer):
     status = serializers.ChoiceField(choices=Recognition.Status.values, required=False)
     label = Text(required=False, max_length=200, help_text=(
-        "A wnid, or the name in any language of a class or of an ancestor such as `dog`, `狗` or `vehicle`: the done "
+        "A wnid, or the name in any language of a class or of an ancestor such as `dog`, `狗` or `vehicle`, or a "
+        "custom model's label id or name in any language: the done "
         f"recognitions with a class at or under it in their top 5 (score >= {search.MIN_SCORE}), ranked by the score "
         "they give it, the sum over those classes."))
 

@@ -120,7 +120,8 @@ class RecognitionList(uploads.UploadLimits, APIView):
         if "status" in params:
             recognitions = recognitions.filter(status=params["status"])
         if "label" in params:
-            recognitions = search.recognitions_meaning(recognitions, search.classes_meant(params["label"]))
+            recognitions = search.recognitions_meaning(recognitions, search.classes_meant(params["label"]),
+                                                       search.labels_meant(params["label"]))
         paginator = Pagination()
         page = paginator.paginate_queryset(recognitions.with_predictions(), request, view=self)
         lang = language(request, params)

@@ -31,10 +31,12 @@ class CustomModelAdmin(admin.ModelAdmin):
     """Adding a model is `pyvision models add`: its file is checked there. Here: describe,
     disable or enable it, and edit its labels' names."""
 
-    list_display = ("name", "description", "enabled", "input_size", "created_at")
-    list_filter = ("enabled",)
-    fields = ("name", "description", "enabled", "file", "sha256", "size", "input_size", "crop_ratio", "mean", "std")
-    readonly_fields = ("name", "file", "sha256", "size", "input_size", "crop_ratio", "mean", "std")
+    list_display = ("name", "description", "enabled", "input_size", "output", "created_at")
+    list_filter = ("enabled", "output")
+    fields = ("name", "description", "enabled", "file", "sha256", "size", "input_size", "crop_ratio", "mean", "std",
+              "output")
+    # What the file is, as `models add` checked it: another output kind needs the model added again.
+    readonly_fields = ("name", "file", "sha256", "size", "input_size", "crop_ratio", "mean", "std", "output")
     inlines = [LabelInline]
 
     def has_add_permission(self, request):

@@ -8,6 +8,7 @@ first use and checks it against that sum before loading it.
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from pyvision.engine.custom import DEFAULT_CROP_RATIO, DEFAULT_MEAN, DEFAULT_STD, InvalidModel, check_model, parse_labels
-from pyvision.engine.registry import MODELS, ModelSpec
+from pyvision.engine.registry import MODELS, ModelIntegrityError, ModelSpec, verify
 from pyvision.synsets.models import by_index
 
 from .models import CustomModel, Label
@@ -60,10 +61,47 @@ def classifier(name: str, **options):
     if name in MODELS:
         return Classifier(name, **options)
     model = enabled(name)
-    with model.file.open("rb") as f:
-        data = f.read()
+    data = stored_bytes(model)
     log.info("model %s: %d bytes read from storage (%s)", name, len(data), model.file.name)
     return Classifier(model.spec(), model_bytes=data, **options)
+
+
+def stored_bytes(model: CustomModel) -> bytes:
+    with model.file.open("rb") as f:
+        return f.read()
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    model: str
+    ok: bool
+    # Why it could not serve; empty when it can.
+    reason: str = ""
+
+    @property
+    def summary(self) -> str:
+        return f"custom model {self.model}: {self.reason or 'read from storage, sha256 verified, answers as it should'}"
+
+
+def check_enabled() -> list[ModelCheck]:
+    """Each enabled custom model as a worker would load it: read from the storage backend,
+    its sha256 verified, loaded in onnxruntime, run on the sample images, each answer a row
+    of the kind it was added as (finite; probabilities between 0 and 1)."""
+    checks = []
+    for model in CustomModel.objects.filter(enabled=True).prefetch_related("labels"):
+        spec = model.spec()
+        try:
+            data = stored_bytes(model)
+        except Exception as exc:  # each storage backend fails in its own way: a missing file, S3's ClientError, ...
+            checks.append(ModelCheck(model.name, False, f"its file {model.file.name} could not be read from storage: {exc}"))
+            continue
+        try:
+            check_model(spec, verify(spec, data), output=model.output)
+        except (ModelIntegrityError, InvalidModel) as exc:
+            checks.append(ModelCheck(model.name, False, str(exc)))
+        else:
+            checks.append(ModelCheck(model.name, True))
+    return checks
 
 
 def classes(name: str) -> dict:
@@ -83,9 +121,11 @@ def prediction_targets(name: str, indexes: list[int]) -> list[dict]:
 
 
 def add(name: str, onnx: Path, labels: Path, *, size: int = 224, crop_ratio: float = DEFAULT_CROP_RATIO,
-        mean: tuple[float, ...] = DEFAULT_MEAN, std: tuple[float, ...] = DEFAULT_STD, description: str = "") -> CustomModel:
+        mean: tuple[float, ...] = DEFAULT_MEAN, std: tuple[float, ...] = DEFAULT_STD, description: str = "",
+        output: str | None = None) -> CustomModel:
     """Check a model and its labels, then store them; raises InvalidModel saying why not,
-    having stored nothing."""
+    having stored nothing. ``output`` ("logits" or "probabilities") is found out from the
+    model's answers unless given."""
     if not NAME.match(name):
         raise InvalidModel(f"{name!r}: a model's name is 1-32 lowercase letters, digits, - or _, starting with a letter or digit.")
     if name in MODELS or CustomModel.objects.filter(name=name).exists():
@@ -104,9 +144,9 @@ def add(name: str, onnx: Path, labels: Path, *, size: int = 224, crop_ratio: flo
     sha256 = hashlib.sha256(data).hexdigest()
     spec = ModelSpec(name, "", size, description, crop_ratio=crop_ratio, mean=tuple(v * 255 for v in mean),
                      std=tuple(v * 255 for v in std), labels=parsed, sha256=sha256)
-    check_model(spec, data, max_bytes=settings.CUSTOM_MODEL_MAX_BYTES)
+    output = check_model(spec, data, max_bytes=settings.CUSTOM_MODEL_MAX_BYTES, output=output)
     model = CustomModel(name=name, description=description, sha256=sha256, size=len(data), input_size=size,
-                        crop_ratio=crop_ratio, mean=list(mean), std=list(std))
+                        crop_ratio=crop_ratio, mean=list(mean), std=list(std), output=output)
     model.file.save("model.onnx", ContentFile(data), save=False)
     try:
         with transaction.atomic():

@@ -4,6 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pyvision.engine.registry import OUTPUT_KINDS
+
 # The site's languages besides English: what a translator fills on `models add`.
 SITE_LANGUAGES = ("zh-hans", "zh-hant")
 
@@ -24,6 +26,9 @@ def add_parser(commands) -> None:
                      help="per channel, on the 0-1 scale (default ImageNet's, as torchvision)")
     add.add_argument("--std", type=triple, default=(0.229, 0.224, 0.225), metavar="R,G,B")
     add.add_argument("--description", default="")
+    add.add_argument("--output", choices=OUTPUT_KINDS,
+                     help="what the model's output is: logits (softmaxed here) or probabilities (a final Softmax, used "
+                          "as they are); default: found out by running sample images through it")
     add.add_argument("--no-translate", action="store_true",
                      help="leave missing names empty even when PYVISION_TRANSLATOR is set")
 
@@ -65,7 +70,7 @@ def models_command(args) -> int:
     if args.action == "list":
         for model in CustomModel.objects.prefetch_related("labels"):
             print(f"{model.name:<20} {'enabled ' if model.enabled else 'disabled'} {len(model.labels.all()):>5} labels "
-                  f"{','.join(model.languages()):<20} {model.size / 1e6:8.1f} MB  {model.description}")
+                  f"{','.join(model.languages()):<20} {model.output:<13} {model.size / 1e6:8.1f} MB  {model.description}")
         return 0
     if args.action == "add":
         for path in (args.onnx, args.labels):
@@ -73,10 +78,12 @@ def models_command(args) -> int:
                 return fail(f"{path}: no such file")
         try:
             model = catalog.add(args.name, args.onnx, args.labels, size=args.size, crop_ratio=args.resize_crop,
-                                mean=args.mean, std=args.std, description=args.description)
+                                mean=args.mean, std=args.std, description=args.description, output=args.output)
         except InvalidModel as exc:
             return fail(f"{exc} Nothing was stored.")
-        print(f"{model.name}: added, {len(model.labels.all())} labels, sha256 {model.sha256}")
+        found = "as --output said" if args.output else "found out from sample images"
+        print(f"{model.name}: added, {len(model.labels.all())} labels, outputs {model.output} ({found}), "
+              f"sha256 {model.sha256}")
         if not args.no_translate:
             try:
                 translator = translation.configured()

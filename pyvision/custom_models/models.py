@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from pyvision.engine.registry import Label as LabelSpec
 from pyvision.engine.registry import ModelSpec
@@ -24,6 +25,12 @@ class CustomModel(models.Model):
     # Per channel, on the 0-1 scale (torchvision's convention).
     mean = models.JSONField()
     std = models.JSONField()
+    # Found out by `models add` from the model's answers on sample images, or as the
+    # operator said with --output.
+    output = models.CharField(max_length=16, default="logits", choices=[
+        ("logits", _("logits (the service applies a softmax)")),
+        ("probabilities", _("probabilities (used as they are)")),
+    ], help_text="What the model's output row is.")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -37,7 +44,8 @@ class CustomModel(models.Model):
         labels = tuple(LabelSpec(label.key, label.names) for label in self.labels.all())
         return ModelSpec(self.name, self.file.name, self.input_size, self.description or self.name,
                          crop_ratio=self.crop_ratio, mean=tuple(v * 255 for v in self.mean),
-                         std=tuple(v * 255 for v in self.std), labels=labels, sha256=self.sha256)
+                         std=tuple(v * 255 for v in self.std), labels=labels, sha256=self.sha256,
+                         output=self.output)
 
     def languages(self) -> list[str]:
         return sorted({lang for label in self.labels.all() for lang in label.names})

@@ -65,12 +65,13 @@ class Classifier:
         return preprocess(image, self.input_size, crop_ratio=self.spec.crop_ratio, mean=self.spec.mean, std=self.spec.std)
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """A (n, 3, size, size) batch -> (n, classes) softmax probabilities, and (n, d)
+        """A (n, 3, size, size) batch -> (n, classes) probabilities, and (n, d)
         embeddings of unit length where the model has an embedding output."""
-        logits, *embeddings = self._session.run(None, {self._input_name: batch})
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        return exp / exp.sum(axis=1, keepdims=True), unit_length(embeddings[0]) if embeddings else None
+        scores, *embeddings = self._session.run(None, {self._input_name: batch})
+        # A model that ends in a Softmax already answers probabilities: a second softmax
+        # would flatten them towards 1/classes.
+        probabilities = scores if self.spec.output == "probabilities" else softmax(scores)
+        return probabilities, unit_length(embeddings[0]) if embeddings else None
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         return self.infer(batch)[0]
@@ -99,6 +100,11 @@ class Classifier:
         finished = time.perf_counter()
         return RecognitionResult(predictions, (decoded - started) * 1000, (finished - decoded) * 1000, probabilities[0],
                                  None if embeddings is None else embeddings[0])
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def unit_length(vectors: np.ndarray) -> np.ndarray:

@@ -12,13 +12,19 @@ import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
+from .decode import decode
 from .preprocess import preprocess
 from .registry import Label, ModelSpec
+from .selfcheck import SELFCHECK_DIR, reference
 
 # The torchvision convention most exported classifiers were trained with.
 DEFAULT_CROP_RATIO = 0.875
 DEFAULT_MEAN = (0.485, 0.456, 0.406)
 DEFAULT_STD = (0.229, 0.224, 0.225)
+
+# A Softmax's row sums to 1 within float32 rounding, far inside this; a row of logits
+# summing to 1 by chance on every sample image does not happen.
+PROBABILITY_SUM_TOLERANCE = 1e-3
 
 
 class InvalidModel(ValueError):
@@ -78,10 +84,14 @@ def _label(label_id: str, names: dict[str, str], where: str) -> Label:
     return Label(label_id.strip(), names)
 
 
-def check_model(spec: ModelSpec, data: bytes, *, max_bytes: int) -> None:
+def check_model(spec: ModelSpec, data: bytes, *, max_bytes: int | None = None, output: str | None = None) -> str:
     """Refuse a model that could not serve: too big, not ONNX, not one image input of the
-    spec's size, not one output as wide as its labels, or failing on a test image."""
-    if len(data) > max_bytes:
+    spec's size, not one output as wide as its labels, or failing on the sample images.
+
+    Returns what its output is: ``output`` when given (checked against its answers),
+    else found out from the answers: "probabilities" where every row is non-negative
+    and sums to 1, "logits" otherwise."""
+    if max_bytes is not None and len(data) > max_bytes:
         raise InvalidModel(f"The model file is {len(data):,} bytes; the limit is {max_bytes:,} "
                            "(PYVISION_CUSTOM_MODEL_MAX_BYTES).")
     try:
@@ -104,12 +114,38 @@ def check_model(spec: ModelSpec, data: bytes, *, max_bytes: int) -> None:
     if isinstance(width, int) and width != len(spec.labels):
         raise InvalidModel(f"The model's output has {width} classes and the labels file {len(spec.labels)}: "
                            "they must be the same.")
-    test_image = Image.new("RGB", (size * 2, size), (120, 140, 160))
-    pixels = preprocess(test_image, size, crop_ratio=spec.crop_ratio, mean=spec.mean, std=spec.std)
-    try:
-        (scores,) = session.run(None, {inputs[0].name: pixels[np.newaxis]})
-    except Exception as exc:
-        raise InvalidModel(f"The model failed on a test image: {str(exc).strip()[:300]}") from None
-    if scores.shape != (1, len(spec.labels)):
-        raise InvalidModel(f"On a test image the model answered shape {scores.shape}; expected (1, {len(spec.labels)}) "
-                           "for its labels.")
+    rows = []
+    for name, image in sample_images(size):
+        pixels = preprocess(image, size, crop_ratio=spec.crop_ratio, mean=spec.mean, std=spec.std)
+        try:
+            (scores,) = session.run(None, {inputs[0].name: pixels[np.newaxis]})
+        except Exception as exc:
+            raise InvalidModel(f"The model failed on a sample image ({name}): {str(exc).strip()[:300]}") from None
+        if scores.shape != (1, len(spec.labels)):
+            raise InvalidModel(f"On a sample image ({name}) the model answered shape {scores.shape}; expected "
+                               f"(1, {len(spec.labels)}) for its labels.")
+        if not np.isfinite(scores).all():
+            raise InvalidModel(f"On a sample image ({name}) the model answered a score that is not a finite number.")
+        rows.append((name, scores[0]))
+    if output is None:
+        return "probabilities" if all(are_probabilities(row) for _, row in rows) else "logits"
+    if output == "probabilities":
+        # Taken as they are, scores outside 0-1 would be shown as impossible percentages.
+        for name, row in rows:
+            if row.min() < 0 or row.max() > 1:
+                raise InvalidModel(f"The model's output is said to be probabilities, but on a sample image ({name}) "
+                                   f"it answered {row.min() if row.min() < 0 else row.max():.4g}; probabilities "
+                                   "are between 0 and 1. Leave --output out to find out which it is.")
+    return output
+
+
+def are_probabilities(row: np.ndarray) -> bool:
+    """A row a Softmax wrote: no negative score, and a sum of 1."""
+    return bool(row.min() >= 0 and abs(float(row.sum(dtype=np.float64)) - 1) <= PROBABILITY_SUM_TOLERANCE)
+
+
+def sample_images(size: int) -> list[tuple[str, Image.Image]]:
+    """A plain grey image and the self-check's photos: a model's output kind is judged on
+    real photos, not only on a blank that might give a degenerate row."""
+    grey = ("a plain grey image", Image.new("RGB", (size * 2, size), (120, 140, 160)))
+    return [grey, *((photo, decode((SELFCHECK_DIR / photo).read_bytes())) for photo in reference()["photos"])]

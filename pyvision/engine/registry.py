@@ -39,6 +39,9 @@ class ModelSpec:
     # A custom model's classes in output order; empty for the ImageNet models.
     labels: tuple[Label, ...] = ()
     sha256: str = ""
+    # What the model's output row is: "logits", which the engine softmaxes, or
+    # "probabilities" (a model exported with its final Softmax), used as they are.
+    output: str = "logits"
 
     @property
     def path(self) -> Path:
@@ -48,6 +51,8 @@ class ModelSpec:
     def is_custom(self) -> bool:
         return bool(self.labels)
 
+
+OUTPUT_KINDS = ("logits", "probabilities")
 
 MODELS = {
     "lite0": ModelSpec("lite0", "efficientnet-lite0-int8.onnx", 224, "EfficientNet-Lite0, int8: fast"),

@@ -1,9 +1,11 @@
 """Search by meaning: "dog", "狗" or "vehicle" finds the photos of every class under that
-node of the WordNet hierarchy, ranked by the score each photo gives the node."""
+node of the WordNet hierarchy, ranked by the score each photo gives the node. A custom
+model's label, which has no hierarchy, is found by its id or one of its names."""
 
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 
 from pyvision.engine.hedging import hierarchy
+from pyvision.custom_models.models import Label
 from pyvision.engine.synsets import SYNONYM_SEPARATOR, ancestor_names
 from pyvision.recognition.models import Prediction, Recognition
 from pyvision.synsets.models import Synset
@@ -34,19 +36,30 @@ def classes_meant(text: str) -> list[int]:
     return sorted({int(index) for wnid in named_nodes(text) for index in tree.classes_under(wnid)})
 
 
-def recognitions_meaning(recognitions, indexes: list[int]):
-    """Done recognitions with a top-5 class among ``indexes``, best first by the score they
-    give those classes together (``meaning_score``)."""
+def labels_meant(text: str) -> list[int]:
+    """The custom labels (primary keys) whose id is ``text`` or one of whose names, in any
+    language, it is, ignoring case: of every model, removed ones too, whose past
+    recognitions still name them."""
+    wanted = text.strip().casefold()
+    return [pk for pk, key, names in Label.objects.values_list("pk", "key", "names")
+            if key.casefold() == wanted or wanted in synonyms(names)]
+
+
+def recognitions_meaning(recognitions, indexes: list[int], labels: list[int] = ()):
+    """Done recognitions with a top-5 class among ``indexes`` (ImageNet's) or ``labels``
+    (custom models'), best first by the score they give those classes together
+    (``meaning_score``)."""
     return recognitions.filter(
-        status=Recognition.Status.DONE, predictions__synset__in=indexes, predictions__score__gte=MIN_SCORE,
+        Q(predictions__synset__in=indexes) | Q(predictions__label__in=labels),
+        status=Recognition.Status.DONE, predictions__score__gte=MIN_SCORE,
     ).annotate(meaning_score=Sum("predictions__score")).order_by("-meaning_score", "-created_at")
 
 
-def images_meaning(images, indexes: list[int]):
+def images_meaning(images, indexes: list[int], labels: list[int] = ()):
     """The same for images: each scored by its best recognition (one per model may exist)."""
     best = Prediction.objects.filter(
-        recognition__image=OuterRef("pk"), recognition__status=Recognition.Status.DONE,
-        synset__in=indexes, score__gte=MIN_SCORE,
+        Q(synset__in=indexes) | Q(label__in=labels),
+        recognition__image=OuterRef("pk"), recognition__status=Recognition.Status.DONE, score__gte=MIN_SCORE,
     ).values("recognition").annotate(total=Sum("score")).order_by("-total").values("total")[:1]
     return images.annotate(meaning_score=Subquery(best)).filter(meaning_score__isnull=False).order_by(
         "-meaning_score", "-created_at")

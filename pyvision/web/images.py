@@ -44,8 +44,12 @@ def my_images(request):
     query = request.GET.get("q", "").strip()[:100]
     since, until = parse_date(request.GET.get("from", "")), parse_date(request.GET.get("to", ""))
     if query:
-        # A class or an ancestor by its name ("dog", "狗"), else any class whose name contains the text.
-        images = search.images_meaning(images, search.classes_meant(query) or matching_indexes(query))
+        # A class or an ancestor by its name ("dog", "狗"), or a custom model's label by its id
+        # or name; else any ImageNet class whose name contains the text.
+        classes, labels = search.classes_meant(query), search.labels_meant(query)
+        if not classes and not labels:
+            classes = matching_indexes(query)
+        images = search.images_meaning(images, classes, labels)
     # Dates are the days of the browser's time zone (the current time zone).
     if since:
         images = images.filter(created_at__date__gte=since)

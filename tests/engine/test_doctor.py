@@ -39,6 +39,7 @@ def test_doctor_in_words():
     assert "onnxruntime" in done.stdout and ("avx2" in done.stdout or "neon" in done.stdout)
 
 
+@pytest.mark.django_db  # doctor also reads the service's database, for the custom models
 def test_a_model_that_answers_otherwise_fails_the_doctor(monkeypatch, capsys):
     # Served lite2 where lite0's answers are expected: the kind of drift a saturating CPU causes, and more.
     real = selfcheck.check
