@@ -62,7 +62,7 @@ def run(recognition, data: bytes | None = None) -> bool:
     from . import worker
 
     try:
-        worker.recognise(recognition.pk, data=data, loaded=batcher)
+        worker.recognise_claimed(recognition, data=data, loaded=batcher)
     except (QueueFull, *TRANSIENT_ERRORS):
         pipeline.enqueue(recognition.pk)
         return False

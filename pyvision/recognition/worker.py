@@ -95,12 +95,16 @@ def run(recognition_id: str) -> None:
         recovery.let_go(claimed_id)
 
 
-def recognise(recognition_id, *, data: bytes | None = None, loaded=model) -> None:
-    """Recognise a recognition this process has claimed, and write its result once.
-    ``data``: the image's bytes, where the caller has them (the web process that
-    received them, see inline.py); ``loaded``: this process's models."""
-    recognition = Recognition.objects.select_related("image").get(pk=recognition_id)
-    log.info("recognition %s: attempt %d started", recognition_id, recognition.attempts)
+def recognise(recognition_id) -> None:
+    """Recognise a recognition this worker has claimed, and write its result once."""
+    recognise_claimed(Recognition.objects.select_related("image").get(pk=recognition_id))
+
+
+def recognise_claimed(recognition: Recognition, *, data: bytes | None = None, loaded=model) -> None:
+    """``recognition``, as its claim left it, with its image. ``data``: the image's bytes,
+    where the caller has them (the web process that received them, see inline.py);
+    ``loaded``: this process's models."""
+    log.info("recognition %s: attempt %d started", recognition.pk, recognition.attempts)
     if not recognition.image.file:
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
         return
@@ -126,7 +130,7 @@ def recognise(recognition_id, *, data: bytes | None = None, loaded=model) -> Non
             release(recognition)
             raise
         else:
-            log.exception("recognition %s: unexpected error", recognition_id)
+            log.exception("recognition %s: unexpected error", recognition.pk)
             fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
 
 
