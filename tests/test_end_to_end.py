@@ -21,9 +21,9 @@ def service(tmp_path):
 
 
 def slow_png(seed: int) -> bytes:
-    """A 12 MP PNG of about 1 MB that takes a noticeable while (~0.2 s) to decode,
-    to catch a worker mid-recognition."""
-    y, x = np.mgrid[0:3000, 0:4000]
+    """An 18 MP PNG of about 1.5 MB that takes a noticeable while (~0.3 s) to decode, to
+    catch a worker mid-recognition: above the 16 MP the web process recognises itself."""
+    y, x = np.mgrid[0:4500, 0:4000]
     pixels = np.stack([(x + seed) % 256, y % 256, (x * y) % 256], axis=-1).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)

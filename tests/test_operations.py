@@ -40,6 +40,7 @@ def submit(data: bytes) -> Recognition:
 
 
 def test_uploads_over_the_queue_limit_get_503_with_retry_after(client, settings, photo):
+    settings.INLINE_MAX_PIXELS = 0  # to the workers' queue, not recognised by the web process at once
     settings.QUEUE_LIMIT = 2
     submit(photo("coffee.png"))
     page = client.post("/upload", {"image": ContentFile(photo("coffee.png"), name="a.png")})
