@@ -10,7 +10,6 @@ does not beat and queues the recognition again (recovery.take_over). Large image
 still go to the workers, whose memory and turns are shared fairly.
 """
 
-import os
 import threading
 
 from django.conf import settings
@@ -35,7 +34,7 @@ def batcher(model: str) -> Batcher:
             # The model's threads sleep between batches: the cores are shared with the
             # request threads that decode the next images.
             classifier = catalog.classifier(model, threads=settings.CLASSIFY_ENGINE_THREADS,
-                                            max_pixels=settings.MAX_IMAGE_PIXELS, spin=False, memory_arena=os.environ.get("XX_ARENA") == "1")
+                                            max_pixels=settings.MAX_IMAGE_PIXELS, spin=False)
             _batchers[key] = Batcher(classifier, max_batch=settings.CLASSIFY_BATCH_SIZE,
                                      max_wait_ms=settings.CLASSIFY_BATCH_WAIT_MS,
                                      queue_limit=settings.CLASSIFY_QUEUE_LIMIT)
