@@ -56,13 +56,11 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
         image.file.save("upload", upload, save=False)
         image.save()
         storage_use.add(storage_use.of_image(image), image.size)
-        if claimed_by:
-            now = timezone.now()
-            recognition = Recognition.objects.create(
-                image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k, status=Recognition.Status.RUNNING,
-                created_at=now, started_at=now, attempts=1, worker=claimed_by)
-        else:
-            recognition = Recognition.objects.create(image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k)
+        now = timezone.now()
+        claim = {"status": Recognition.Status.RUNNING, "started_at": now, "attempts": 1, "worker": claimed_by}
+        recognition = Recognition.objects.create(image=image, model=model or settings.DEFAULT_MODEL, top_k=top_k,
+                                                 created_at=now, **(claim if claimed_by else {}))
+        if not claimed_by:
             enqueue(recognition.pk)
     _last_count["added_since"] += 1
     return recognition
