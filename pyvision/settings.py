@@ -250,6 +250,9 @@ QUEUE_DELAY_WARNING_SECONDS = int(os.environ.get("PYVISION_QUEUE_DELAY_WARNING",
 OWNER_QUEUE_MEGAPIXELS = int(os.environ.get("PYVISION_OWNER_QUEUE_MEGAPIXELS", "1000"))
 STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_STORAGE_QUOTA_MB", "5000")) * 1024 * 1024)
 ANONYMOUS_STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_ANONYMOUS_STORAGE_QUOTA_MB", "100")) * 1024 * 1024)
+# The cookie-less API calls of one address are one owner: several programs, or everyone
+# behind a NAT, may share it.
+ADDRESS_STORAGE_QUOTA_BYTES = int(float(os.environ.get("PYVISION_ADDRESS_STORAGE_QUOTA_MB", "1000")) * 1024 * 1024)
 DECODE_MEMORY_BYTES = int(float(os.environ.get("PYVISION_DECODE_MEMORY_MB", "256")) * 1024 * 1024)
 # Hedged answers: the most specific class or ancestor the model is at least this sure of.
 HEDGE_CONFIDENCE = float(os.environ.get("PYVISION_HEDGE_CONFIDENCE", "0.95"))

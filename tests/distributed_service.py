@@ -6,12 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import dj_database_url
 import requests
 
+from pyvision.recognition.watchdog import EXIT_STARVED
 from tests.live_service import LiveService, free_port
 
 
@@ -33,6 +35,9 @@ class DistributedService(LiveService):
                                         cwd=self.data_dir, stdout=self.log, stderr=subprocess.STDOUT)
         self.workers = {}
         self.webs: list[subprocess.Popen] = []
+        self.restarted: list[str] = []
+        self.stopping = threading.Event()
+        threading.Thread(target=self._restart_starved_workers, daemon=True).start()
         try:
             for index in range(workers):
                 self.start_worker(f"worker-{index}")
@@ -82,6 +87,15 @@ class DistributedService(LiveService):
         self.workers[name] = process
         return process
 
+    def _restart_starved_workers(self) -> None:
+        """As the systemd unit (Restart=always) would: a worker that the broker stopped
+        feeding exits with EXIT_STARVED and is started again."""
+        while not self.stopping.wait(0.5):
+            for name, process in list(self.workers.items()):
+                if process.poll() == EXIT_STARVED:
+                    self.restarted.append(name)
+                    self.start_worker(name)
+
     def wait_for_workers(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while self.query("SELECT COUNT(*) FROM ops_workerheartbeat")[0][0] < count:
@@ -93,7 +107,16 @@ class DistributedService(LiveService):
     def worker_log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")
 
+    def logs_tail(self, lines: int = 40) -> str:
+        tails = [super().logs_tail(lines)]
+        for name in self.workers:
+            exited = self.workers[name].poll()
+            tail = "\n".join(self.worker_log(name).splitlines()[-lines:])
+            tails.append(f"--- the end of {name}'s log ({'running' if exited is None else f'exited {exited}'}):\n{tail}")
+        return "\n".join(tails)
+
     def stop(self) -> int:
+        self.stopping.set()
         for process in self.workers.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)

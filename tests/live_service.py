@@ -109,7 +109,15 @@ class LiveService:
             if all(s in ("done", "failed") for s in statuses.values()):
                 return statuses
             time.sleep(0.2)
-        raise TimeoutError(f"not finished after {timeout} s: {statuses}")
+        unfinished = {i: s for i, s in statuses.items() if s not in ("done", "failed")}
+        raise TimeoutError(f"{len(unfinished)} of {len(ids)} not finished after {timeout} s: {unfinished}\n"
+                           f"{self.logs_tail()}")
+
+    def logs_tail(self, lines: int = 60) -> str:
+        """The end of what the service logged: what a failed test's report needs."""
+        self.log.flush()
+        text = Path(self.log.name).read_text(errors="replace")
+        return f"--- the end of {self.log.name}:\n" + "\n".join(text.splitlines()[-lines:])
 
     def worker(self) -> psutil.Process:
         for child in psutil.Process(self.process.pid).children():

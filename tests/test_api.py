@@ -175,6 +175,26 @@ def test_a_body_declared_too_large_is_refused_without_reading_it(client, setting
     assert_error(response, 413, errors.FILE_TOO_LARGE)
 
 
+def test_a_cookie_less_client_starts_no_session_and_reads_or_deletes_its_recognition_by_its_url(settings):
+    from django.contrib.sessions.models import Session
+
+    settings.ADDRESS_STORAGE_QUOTA_BYTES = len(small_png()) * 3 // 2
+    program = APIClient(REMOTE_ADDR="203.0.113.7")
+    created = upload(program, small_png())
+    assert created.status_code == 202 and "sessionid" not in created.cookies
+    assert not Session.objects.exists()
+    # The URL it was given works from its address, without a cookie; nobody else's list shows it.
+    assert APIClient(REMOTE_ADDR="203.0.113.7").get(created["Location"]).json()["id"] == created.json()["id"]
+    assert APIClient(REMOTE_ADDR="198.51.100.9").get(created["Location"]).status_code == 404
+    assert APIClient(REMOTE_ADDR="203.0.113.7").get(RECOGNITIONS).json()["count"] == 0
+    # Its calls are one owner, within the address's storage quota, not a new owner each time.
+    assert_error(upload(APIClient(REMOTE_ADDR="203.0.113.7"), small_png((0, 90, 0))), 413, "storage_quota_exceeded")
+    assert upload(APIClient(REMOTE_ADDR="198.51.100.9"), small_png((0, 90, 0))).status_code == 202
+    assert APIClient(REMOTE_ADDR="198.51.100.9").delete(created["Location"]).status_code == 404
+    assert APIClient(REMOTE_ADDR="203.0.113.7").delete(created["Location"]).status_code == 204
+    assert not Session.objects.exists()
+
+
 def test_anonymous_use_is_refused_when_switched_off(client, settings):
     settings.ALLOW_ANONYMOUS = False
     response = upload(client, small_png())

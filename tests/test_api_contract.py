@@ -64,11 +64,14 @@ def service(tmp_path_factory):
 
 
 def anonymous_session(service, photo) -> str:
-    """The session cookie an anonymous client gets with its first recognition."""
-    created = requests.post(f"{service.url}/api/v1/recognitions", files={"image": ("cat.png", photo("chelsea.png"))},
-                            timeout=30)
+    """The session cookie of a browser that opened the site and recognised a photo
+    through the API (a client that sends no cookie gets none)."""
+    browser = requests.Session()
+    assert browser.get(f"{service.url}/", timeout=30).status_code == 200
+    created = browser.post(f"{service.url}/api/v1/recognitions", files={"image": ("cat.png", photo("chelsea.png"))},
+                           headers={"X-CSRFToken": browser.cookies["csrftoken"]}, timeout=30)
     assert created.status_code == 202, created.text[:300]
-    return created.cookies["sessionid"]
+    return browser.cookies["sessionid"]
 
 
 def identities(service, photo, kind: str) -> dict[str, tuple[str, str]]:

@@ -174,6 +174,30 @@ def test_the_queue_drains_after_the_broker_restarts(postgres_redis, photo, redis
     assert_each_recognised_once(service, ids)
 
 
+# Celery's remote control, from the web's host: every worker stays connected to the
+# broker and stops taking its messages, as Celery's consumer does in the bug the
+# watchdog is there for (recognition/watchdog.py).
+CANCEL_CONSUMERS = """
+from pyvision.celery import app
+print(len(app.control.cancel_consumer("celery", reply=True, timeout=5)))
+"""
+
+
+def test_a_worker_the_broker_stops_feeding_exits_and_its_restart_takes_the_work(postgres_redis, photo):
+    service = postgres_redis
+    cancelled = subprocess.run([sys.executable, "-c", CANCEL_CONSUMERS], env=service.process_env("web"),
+                               capture_output=True, text=True, timeout=60)
+    assert cancelled.stdout.split()[-1:] == ["2"], cancelled.stderr[-2000:]
+    ids = upload_all(service, [("coffee.png", photo("coffee.png"))] * 3)
+    # Stale after 10 s, swept every 5 s: starved after 25 s, then started again.
+    statuses = service.wait_finished(ids, timeout=120)
+    assert set(statuses.values()) == {"done"}
+    assert sorted(service.restarted) == ["worker-0", "worker-1"]
+    assert_each_recognised_once(service, ids)
+    logs = "".join(service.worker_log(name) for name in service.workers)
+    assert logs.count("the broker has handed this worker nothing") == 2
+
+
 class RetryingClient:
     """An API client that sends each upload until it is answered, with the same
     Idempotency-Key each time: after a 503, or a connection dropped unanswered (counted)."""

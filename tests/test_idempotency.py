@@ -77,10 +77,17 @@ def test_the_same_key_with_another_body_is_refused_with_422(photo):
 
 
 def test_a_key_from_an_anonymous_session_is_the_sessions(photo):
-    client = APIClient()
-    first = send(client, photo("chelsea.png"), "k").json()["id"]
-    assert send(client, photo("chelsea.png"), "k").json()["id"] == first
+    browser = APIClient()
+    browser.session.save()  # the session the site's first page gives
+    first = send(browser, photo("chelsea.png"), "k").json()["id"]
+    assert send(browser, photo("chelsea.png"), "k").json()["id"] == first
     assert send(APIClient(), photo("chelsea.png"), "k").json()["id"] != first
+
+
+def test_a_key_from_a_cookie_less_client_is_its_addresses(photo):
+    first = send(APIClient(REMOTE_ADDR="203.0.113.7"), photo("chelsea.png"), "k").json()["id"]
+    assert send(APIClient(REMOTE_ADDR="203.0.113.7"), photo("chelsea.png"), "k").json()["id"] == first
+    assert send(APIClient(REMOTE_ADDR="198.51.100.9"), photo("chelsea.png"), "k").json()["id"] != first
 
 
 def test_a_key_older_than_a_day_is_forgotten(photo):

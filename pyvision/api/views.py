@@ -136,7 +136,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
             "have passed: 201 with the finished recognition (done or failed), or 202 while it is still queued; "
             "then poll `GET /api/v1/recognitions/{id}`.\n\n"
             "Send an `Idempotency-Key` header to retry safely: the same key from the same account (or "
-            "anonymous session) within 24 hours answers with the recognition the first request made, never "
+            "anonymous session, or address of a client without a cookie) within 24 hours answers with the recognition the first request made, never "
             "a second one; the same key with another body is refused (422)."
         ),
         parameters=[
@@ -182,11 +182,12 @@ class RecognitionList(uploads.UploadLimits, APIView):
                 upload.seek(0)
                 data_here = upload.read()
                 upload.seek(0)
-            # One write transaction for a new anonymous session, the upload and its key.
+            # One write transaction for the upload, its key and, for a browser without one yet, its session.
             try:
                 recognition, = idempotency.save_once(request, key, print_, lambda: [pipeline.submit(
                     upload, model=params.get("model"), top_k=params["top_k"],
-                    claimed_by=inline.claimed_by() if here else "", **access.owner_fields(request))])
+                    claimed_by=inline.claimed_by() if here else "",
+                    **access.owner_fields(request, cookie_less_by_address=True))])
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
             finished_here = here and inline.run(recognition, data_here)
@@ -226,13 +227,15 @@ class RecognitionDetail(APIView):
                    responses={200: RecognitionSerializer})
     def get(self, request, pk):
         params = query(LanguageSerializer, request)
-        recognition = get_object_or_404(access.own_recognitions(request).with_predictions(), pk=pk)
+        recognition = get_object_or_404(
+            access.own_recognitions(request, cookie_less_by_address=True).with_predictions(), pk=pk)
         return Response(represent(recognition, language(request, params)))
 
     @extend_schema(summary="Delete a recognition and its image", operation_id="recognitions_destroy",
                    responses={204: None})
     def delete(self, request, pk):
-        recognition = get_object_or_404(access.own_recognitions(request).select_related("image"), pk=pk)
+        recognition = get_object_or_404(
+            access.own_recognitions(request, cookie_less_by_address=True).select_related("image"), pk=pk)
         files.delete_images([recognition.image])
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -1,7 +1,10 @@
-"""Who may see what: every image belongs to a user or to one anonymous session."""
+"""Who may see what: every image belongs to a user, to one anonymous session, or to
+the address of an API client that sends neither a token nor a cookie."""
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
+from rest_framework.throttling import BaseThrottle
 
 from .models import Image, Recognition
 
@@ -15,10 +18,31 @@ def session_key(request: HttpRequest) -> str:
     return request.session.session_key
 
 
-def owner_fields(request: HttpRequest) -> dict:
-    """The fields that make a new image belong to whoever sent the request."""
+ADDRESS_KEY_PREFIX = "address-"
+
+
+def address_key(request: HttpRequest) -> str:
+    """The owner key of a cookie-less API client: its address (as the API's rate limits
+    count it), keyed with the secret so the table holds no address. A session's key is
+    32 letters and digits: this one, with its dash, is never a session's."""
+    return ADDRESS_KEY_PREFIX + salted_hmac("pyvision.address-owner", BaseThrottle().get_ident(request)).hexdigest()[:32]
+
+
+def is_address_key(session_key: str) -> bool:
+    return session_key.startswith(ADDRESS_KEY_PREFIX)
+
+
+def owner_fields(request: HttpRequest, *, cookie_less_by_address: bool = False) -> dict:
+    """The fields that make a new image belong to whoever sent the request.
+
+    A program calling the API without a token or a cookie keeps no cookie it is given:
+    a session for each of its calls would be a row that only the purge removes, and
+    each call a new owner, outside every per-owner limit. Its images are its address's.
+    """
     if request.user.is_authenticated:
         return {"owner": request.user}
+    if cookie_less_by_address and not request.session.session_key:
+        return {"session_key": address_key(request)}
     return {"session_key": session_key(request)}
 
 
@@ -29,13 +53,18 @@ def owned_images(owner, session_key: str):
     return Image.objects.filter(owner=None, session_key=session_key)
 
 
-def own_images(request: HttpRequest):
+def own_images(request: HttpRequest, *, cookie_less_by_address: bool = False):
+    """With cookie_less_by_address, a cookie-less client's are its address's: only for
+    one recognition asked for by its id (the URL its answer gave), never a list, which
+    would show it those of everyone behind the same address."""
     if request.user.is_authenticated:
         return owned_images(request.user, "")
-    if not request.session.session_key:
-        return Image.objects.none()
-    return owned_images(None, request.session.session_key)
+    if request.session.session_key:
+        return owned_images(None, request.session.session_key)
+    if cookie_less_by_address:
+        return owned_images(None, address_key(request))
+    return Image.objects.none()
 
 
-def own_recognitions(request: HttpRequest):
-    return Recognition.objects.filter(image__in=own_images(request))
+def own_recognitions(request: HttpRequest, *, cookie_less_by_address: bool = False):
+    return Recognition.objects.filter(image__in=own_images(request, cookie_less_by_address=cookie_less_by_address))

@@ -17,6 +17,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import access
 from .models import IdempotencyKey, Recognition
 
 HEADER = "Idempotency-Key"
@@ -46,12 +47,15 @@ def key_of(request) -> str | None:
     return key
 
 
-def scope(request) -> str | None:
-    """Whose keys a request's key is among; None for a visitor with no session yet (no
-    earlier request of theirs can be found)."""
+def scope(request) -> str:
+    """Whose keys a request's key is among. Clients behind one address share one scope
+    when they send no cookie: a key they both use gives one the other's recognition only
+    for the very same request body (the fingerprint), the same photo."""
     if request.user.is_authenticated:
         return f"user:{request.user.pk}"
-    return f"session:{request.session.session_key}" if request.session.session_key else None
+    if request.session.session_key:
+        return f"session:{request.session.session_key}"
+    return access.address_key(request)
 
 
 def fingerprint(fields: dict) -> str:
@@ -74,8 +78,6 @@ def fingerprint(fields: dict) -> str:
 def earlier(request, key: str, print_: str) -> list[Recognition] | None:
     """The recognitions made by the first request with this key, or None if it is new."""
     owner = scope(request)
-    if owner is None:
-        return None
     uses = list(IdempotencyKey.objects.filter(scope=owner, key=key, created_at__gte=timezone.now() - KEPT_FOR)
                 .order_by("position").select_related("recognition"))
     if not uses:

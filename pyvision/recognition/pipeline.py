@@ -77,7 +77,12 @@ def check_owner_limits(owner, session_key: str, size: int, pixels: int | None) -
         raise OverLimit(OWNER_QUEUE_FULL, _(
             "You have %(megapixels)d megapixels of photos waiting to be recognised; send more once they are "
             "done.") % {"megapixels": queued // 1_000_000}, RETRY_AFTER_SECONDS)
-    quota = settings.ANONYMOUS_STORAGE_QUOTA_BYTES if anonymous else settings.STORAGE_QUOTA_BYTES
+    if not anonymous:
+        quota = settings.STORAGE_QUOTA_BYTES
+    elif access.is_address_key(session_key):
+        quota = settings.ADDRESS_STORAGE_QUOTA_BYTES
+    else:
+        quota = settings.ANONYMOUS_STORAGE_QUOTA_BYTES
     stored = storage_use.stored_bytes(owner, session_key)
     if stored + size > quota:
         message = _("Your photos take %(stored)s of your %(quota)s; delete some first.")

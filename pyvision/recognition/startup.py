@@ -1,5 +1,6 @@
 """What a worker process does when it starts, and every little while after: load the
-default model, send again what was left unfinished, purge old anonymous uploads.
+default model, send again what was left unfinished, purge old anonymous uploads, and
+check that the broker still feeds it (watchdog.py).
 
 Connected to Celery's worker_ready signal when the app loads (apps.py); the web
 processes load it too, where the signal never comes.
@@ -12,7 +13,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import files, idempotency, pipeline
+from . import files, idempotency, pipeline, watchdog
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,11 @@ def prepare_worker(sender, **kwargs):
     worker.model(settings.DEFAULT_MODEL)
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
+    sweep_interval = min(SWEEP_INTERVAL_SECONDS, stale.total_seconds() / 2)
     try_later(*sweep, timedelta(0) if settings.EMBEDDED_BROKER else stale, all_running=settings.EMBEDDED_BROKER)
-    sender.timer.call_repeatedly(min(SWEEP_INTERVAL_SECONDS, stale.total_seconds() / 2), try_later, (*sweep, stale))
+    sender.timer.call_repeatedly(sweep_interval, try_later, (*sweep, stale))
+    starving = "the check that the broker still feeds this worker", watchdog.check
+    sender.timer.call_repeatedly(watchdog.CHECK_SECONDS, try_later, (*starving, sweep_interval))
     # Anonymous uploads are deleted after their retention time, with no beat process.
     purge = "the purge of anonymous uploads", files.purge_anonymous
     try_later(*purge)

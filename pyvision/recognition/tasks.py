@@ -2,6 +2,7 @@
 
 from pyvision.celery import app
 
+from . import watchdog
 from .logs import about_recognition
 from .transient import TRANSIENT_ERRORS
 
@@ -20,5 +21,6 @@ def recognize(recognition_id: str) -> None:
     # not load onnxruntime and the models to do so.
     from . import worker
 
+    watchdog.fed()
     with about_recognition(recognition_id):
         worker.run(recognition_id)
