@@ -238,7 +238,8 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     worker_ready.send(sender=sender)
     # Embedded: the only worker is this one, so what is running was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
-    assert sorted(sender.repeated) == [(5, "beat"), (30, "requeue_unfinished"), (600, "purge"), (600, "purge_anonymous")]
+    assert sorted(sender.repeated) == [(5, "beat"), (5, "check"), (30, "requeue_unfinished"), (600, "purge"),
+                                       (600, "purge_anonymous")]
 
 
 def test_probes_answer_by_ip_over_plain_http_where_pages_are_refused_or_redirected(monitor, client, settings):
