@@ -315,7 +315,8 @@ LOGGING = {
         "format": "%(asctime)s %(levelname)s %(name)s recognition=%(recognition_id)s pid=%(process)d %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["recognition"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.request": {"filters": ["not_unavailable"]}},
+    # libvips says at INFO what each operation does: several lines for every large image.
+    "loggers": {"django.request": {"filters": ["not_unavailable"]}, "pyvips": {"level": "WARNING"}},
 }
 
 # Production hardening: on unless PYVISION_DEBUG is set or the site is plain HTTP

@@ -3,8 +3,11 @@
 The pixel limit is checked from the header, before any pixel is decoded, so a
 decompression bomb costs a few hundred bytes of reading, not gigabytes of memory.
 Within the limit, the memory a decode takes is reserved from ``memory.decoding``
-before it starts, and a large image is shrunk in its own mode right after loading,
-before any conversion could copy it at full size.
+before it starts. A large JPEG is decoded at a reduced scale (``draft``); a large PNG,
+TIFF or WebP is decoded by libvips a strip at a time and shrunk as it goes, so the
+full-size picture is never held (a 7000 x 7000 RGBA PNG: about 50 MB instead of 200);
+other images are shrunk in their own mode right after loading, before any conversion
+could copy them at full size.
 """
 
 import io
@@ -31,6 +34,11 @@ MIN_SIDE = 16
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")
 # Rows of an image with alpha shrunk at a time: Pillow premultiplies alpha on a copy.
 ALPHA_STRIP_ROWS = 256
+# Images that libvips reads row by row, and above what Pillow's decode would take it does.
+STREAMED_FORMATS = ("PNG", "TIFF", "WEBP")
+STREAM_ABOVE_BYTES = 64 * 1024 * 1024
+# What libvips' strips, shrinking and colour conversion take at most, measured at 50-60 MB.
+STREAMED_DECODE_BYTES = 64 * 1024 * 1024
 
 
 def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tuple[int, int] | None = None) -> Image.Image:
@@ -52,6 +60,10 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
             full_size = image.size
             if draft_size is not None and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", draft_size)
+            elif (draft_size is not None and image.format in STREAMED_FORMATS
+                  and _decoding_bytes(image, full_size, shrunk=True) > STREAM_ABOVE_BYTES):
+                with decoding.reserve(STREAMED_DECODE_BYTES):
+                    return _decode_streamed(data, draft_size)
             with decoding.reserve(_decoding_bytes(image, full_size, shrunk=draft_size is not None)):
                 image.load()
                 if draft_size is not None:
@@ -132,8 +144,41 @@ def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return small
 
 
+def _decode_streamed(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """A large PNG, TIFF or WebP through libvips, shrunk by the integer factor of
+    ``_shrink`` as it is decoded, then made upright RGB on white, as ``to_rgb`` does."""
+    pyvips = _libvips()
+    try:
+        image = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
+        if image.hasalpha():
+            # Before shrinking: averaging the flattened pixels is what premultiplied alpha gives.
+            white = 65535 if image.format == "ushort" else 255
+            image = image.flatten(background=[white] * (image.bands - 1))
+        factor = min(image.width // size[0], image.height // size[1])
+        if factor >= 2:
+            reduced = (image.width // factor, image.height // factor)
+            image = image.crop(0, 0, reduced[0] * factor, reduced[1] * factor).shrink(factor, factor)
+        # After shrinking: 16 bits to 8, and CMYK through its profile, on the small picture.
+        image = image.colourspace("srgb").autorot().cast("uchar")
+        if image.bands > 3:
+            image = image.extract_band(0, n=3)
+        return Image.frombytes("RGB", (image.width, image.height), image.write_to_memory())
+    except pyvips.Error as exc:
+        raise ImageError(errors.CORRUPT_IMAGE, f"The image is truncated or corrupt ({_describe(exc)}).") from None
+
+
+def _libvips():
+    """Imported on the first large image: a process that never decodes one (most web
+    processes) does without libvips' 16 MB."""
+    import pyvips
+
+    # Its operation cache would keep the last decodes' buffers alive.
+    pyvips.cache_set_max(0)
+    return pyvips
+
+
 def _describe(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:200]
 
 

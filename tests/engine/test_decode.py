@@ -14,6 +14,7 @@ from PIL import Image
 from pyvision.engine import errors
 from pyvision.engine.decode import decode
 from pyvision.engine.errors import ImageError
+from tests import heavy_images
 from tests.bad_images import NON_IMAGES, png_file, rgb48_png
 
 pillow_heif.register_heif_opener()
@@ -293,3 +294,58 @@ def test_draft_size_decodes_a_large_jpeg_smaller_but_not_below_the_requested_siz
 
 def test_without_draft_size_a_jpeg_decodes_at_full_size():
     assert decode(encode(solid(RED, (2000, 1500)), "JPEG")).size == (2000, 1500)
+
+
+# --- Large PNG, TIFF and WebP: decoded a strip at a time, shrinking as they go ----------
+
+# Above 64 MB at full size (4 bytes a pixel in Pillow): libvips decodes these.
+LARGE = (4200, 4100)
+
+
+def shrunk_by_pillow(data: bytes, factor: int) -> np.ndarray:
+    """The same picture the way Pillow would make it: whole, on white, then reduced
+    (the last rows and columns that make no whole block are left out)."""
+    whole = Image.open(io.BytesIO(data))
+    whole.load()
+    on_white = Image.alpha_composite(Image.new("RGBA", whole.size, WHITE), whole.convert("RGBA")).convert("RGB")
+    blocks = on_white.crop((0, 0, whole.width // factor * factor, whole.height // factor * factor))
+    return np.asarray(blocks.reduce(factor), dtype=np.int16)
+
+
+def test_a_large_16_bit_rgba_png_decodes_to_the_picture_pillow_would_make():
+    data = heavy_images.rgba64_png(4200)
+    image = decode(data, draft_size=(256, 256))
+    assert image.mode == "RGB" and image.size == (4200 // 16, 4200 // 16)
+    difference = np.abs(np.asarray(image, dtype=np.int16) - shrunk_by_pillow(data, 16))
+    assert difference.max() <= 2
+
+
+def test_a_large_tiff_is_turned_upright():
+    picture = Image.new("RGB", LARGE, BLUE)
+    picture.paste(RED, (0, 0, LARGE[0], 500))  # red along the top edge
+    data = encode(picture, "TIFF", tiffinfo={274: 6}, compression="tiff_deflate")  # orientation: turn 90 degrees clockwise
+    image = decode(data, draft_size=(256, 256))
+    assert image.width < image.height  # turned: the long side stands
+    assert_close(image.getpixel((image.width - 2, image.height // 2)), RED)  # the top edge is now on the right
+    assert_close(image.getpixel((2, image.height // 2)), BLUE)
+
+
+def test_a_large_cmyk_tiff_keeps_its_colours():
+    data = encode(Image.new("CMYK", LARGE, (0, 255, 255, 0)), "TIFF", compression="tiff_deflate")
+    image = decode(data, draft_size=(256, 256))
+    # Through a CMYK colour profile: this red comes out as (232, 31, 42).
+    assert_close(image.getpixel((10, 10)), RED, tolerance=50)
+
+
+def test_a_large_webp_with_alpha_is_composited_on_white():
+    picture = Image.new("RGBA", LARGE, (0, 0, 255, 0))
+    picture.paste((255, 0, 0, 255), (0, 0, LARGE[0] // 2, LARGE[1]))
+    image = decode(encode(picture, "WEBP", lossless=True), draft_size=(256, 256))
+    assert_close(image.getpixel((5, image.height // 2)), RED)
+    assert_close(image.getpixel((image.width - 5, image.height // 2)), WHITE)
+
+
+def test_a_large_truncated_png_is_refused_as_corrupt():
+    data = heavy_images.rgba64_png(4200)
+    error = assert_refused(data[: len(data) // 2], errors.CORRUPT_IMAGE, draft_size=(256, 256))
+    assert "\n" not in error.message
