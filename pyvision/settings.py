@@ -310,13 +310,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"recognition": {"()": "pyvision.recognition.logs.RecognitionFilter"},
-                "not_unavailable": {"()": "django.utils.log.CallbackFilter", "callback": "ext://pyvision.ops.logs.not_unavailable"}},
+                "not_unavailable_or_refused": {"()": "django.utils.log.CallbackFilter",
+                                               "callback": "ext://pyvision.ops.logs.not_unavailable_or_refused"}},
     "formatters": {"plain": {
         "format": "%(asctime)s %(levelname)s %(name)s recognition=%(recognition_id)s pid=%(process)d %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["recognition"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # libvips says at INFO what each operation does: several lines for every large image.
-    "loggers": {"django.request": {"filters": ["not_unavailable"]}, "pyvips": {"level": "WARNING"}},
+    "loggers": {"django.request": {"filters": ["not_unavailable_or_refused"]}, "pyvips": {"level": "WARNING"}},
 }
 
 # Production hardening: on unless PYVISION_DEBUG is set or the site is plain HTTP
