@@ -3,8 +3,8 @@
 The pixel limit is checked from the header, before any pixel is decoded, so a
 decompression bomb costs a few hundred bytes of reading, not gigabytes of memory.
 Within the limit, the memory a decode takes is reserved from ``memory.decoding``
-before it starts. A large JPEG is decoded at a reduced scale (``draft``); a large PNG,
-TIFF or WebP is decoded by libvips a strip at a time and shrunk as it goes, so the
+before it starts. A large JPEG is decoded at a reduced scale (``draft``); a large PNG
+or TIFF is decoded by libvips a strip at a time and shrunk as it goes, so the
 full-size picture is never held (a 7000 x 7000 RGBA PNG: about 50 MB instead of 200);
 other images are shrunk in their own mode right after loading, before any conversion
 could copy them at full size.
@@ -20,7 +20,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from . import errors
 from .errors import ImageError
-from .memory import decoding
+from .memory import decoding, give_back_freed_heap
 
 pillow_heif.register_heif_opener()
 
@@ -34,8 +34,7 @@ MIN_SIDE = 16
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")
 # Rows of an image with alpha shrunk at a time: Pillow premultiplies alpha on a copy.
 ALPHA_STRIP_ROWS = 256
-# Images that libvips reads row by row, and above what Pillow's decode would take it does.
-STREAMED_FORMATS = ("PNG", "TIFF", "WEBP")
+# Above what Pillow's decode would take, libvips reads the images it can read row by row.
 STREAM_ABOVE_BYTES = 64 * 1024 * 1024
 # What libvips' strips, shrinking and colour conversion take at most, measured at 50-60 MB.
 STREAMED_DECODE_BYTES = 64 * 1024 * 1024
@@ -60,10 +59,11 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
             full_size = image.size
             if draft_size is not None and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", draft_size)
-            elif (draft_size is not None and image.format in STREAMED_FORMATS
-                  and _decoding_bytes(image, full_size, shrunk=True) > STREAM_ABOVE_BYTES):
+            elif draft_size is not None and _streams(image, full_size):
                 with decoding.reserve(STREAMED_DECODE_BYTES):
-                    return _decode_streamed(data, draft_size)
+                    streamed = _decode_streamed(data, draft_size)
+                if streamed is not None:
+                    return streamed
             with decoding.reserve(_decoding_bytes(image, full_size, shrunk=draft_size is not None)):
                 image.load()
                 if draft_size is not None:
@@ -144,9 +144,20 @@ def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return small
 
 
-def _decode_streamed(data: bytes, size: tuple[int, int]) -> Image.Image:
-    """A large PNG, TIFF or WebP through libvips, shrunk by the integer factor of
-    ``_shrink`` as it is decoded, then made upright RGB on white, as ``to_rgb`` does."""
+def _streams(image: Image.Image, full_size: tuple[int, int]) -> bool:
+    """Whether libvips reads this image a strip at a time, and it is large enough for that
+    to matter. Not an interlaced PNG (its last pass touches every row), nor a WebP (libwebp
+    decodes whole pictures): libvips would hold those whole, as Pillow does."""
+    if image.format not in ("PNG", "TIFF") or (image.format == "PNG" and image.info.get("interlace")):
+        return False
+    return _decoding_bytes(image, full_size, shrunk=True) > STREAM_ABOVE_BYTES
+
+
+def _decode_streamed(data: bytes, size: tuple[int, int]) -> Image.Image | None:
+    """A large PNG or TIFF through libvips, shrunk by the integer factor of ``_shrink`` as
+    it is decoded, then made upright RGB on white, as ``to_rgb`` does. None if libvips
+    cannot: Pillow then decides (a truncated file, or a kind libvips does not convert,
+    such as a LAB TIFF)."""
     pyvips = _libvips()
     try:
         image = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
@@ -163,8 +174,10 @@ def _decode_streamed(data: bytes, size: tuple[int, int]) -> Image.Image:
         if image.bands > 3:
             image = image.extract_band(0, n=3)
         return Image.frombytes("RGB", (image.width, image.height), image.write_to_memory())
-    except pyvips.Error as exc:
-        raise ImageError(errors.CORRUPT_IMAGE, f"The image is truncated or corrupt ({_describe(exc)}).") from None
+    except pyvips.Error:
+        return None
+    finally:
+        give_back_freed_heap()
 
 
 def _libvips():
@@ -172,8 +185,11 @@ def _libvips():
     processes) does without libvips' 16 MB."""
     import pyvips
 
-    # Its operation cache would keep the last decodes' buffers alive.
+    # Its operation cache would keep the last decodes' buffers alive. One thread per
+    # decode: the callers decode in parallel already, and each thread of libvips' own
+    # pool holds buffers of its own (peak 101 MB for two decodes at once, 178 with more).
     pyvips.cache_set_max(0)
+    pyvips.concurrency_set(1)
     return pyvips
 
 

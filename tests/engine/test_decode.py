@@ -296,7 +296,7 @@ def test_without_draft_size_a_jpeg_decodes_at_full_size():
     assert decode(encode(solid(RED, (2000, 1500)), "JPEG")).size == (2000, 1500)
 
 
-# --- Large PNG, TIFF and WebP: decoded a strip at a time, shrinking as they go ----------
+# --- Large PNG and TIFF: decoded a strip at a time, shrinking as they go ----------------
 
 # Above 64 MB at full size (4 bytes a pixel in Pillow): libvips decodes these.
 LARGE = (4200, 4100)
@@ -343,6 +343,13 @@ def test_a_large_webp_with_alpha_is_composited_on_white():
     image = decode(encode(picture, "WEBP", lossless=True), draft_size=(256, 256))
     assert_close(image.getpixel((5, image.height // 2)), RED)
     assert_close(image.getpixel((image.width - 5, image.height // 2)), WHITE)
+
+
+def test_a_large_tiff_that_libvips_does_not_convert_decodes_as_a_small_one_does():
+    # LAB: libvips refuses it; Pillow, which decodes the small ones, reads it.
+    data = encode(Image.new("LAB", LARGE, (54, 81, 70)), "TIFF", compression="tiff_deflate")
+    image = decode(data, draft_size=(256, 256))
+    assert image.mode == "RGB" and image.width >= 256
 
 
 def test_a_large_truncated_png_is_refused_as_corrupt():
