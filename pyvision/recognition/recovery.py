@@ -40,11 +40,6 @@ def let_go(recognition_id) -> None:
         _running.discard(str(recognition_id))
 
 
-def runs_any() -> bool:
-    with _running_lock:
-        return bool(_running)
-
-
 @contextlib.contextmanager
 def running(recognition_id):
     """Around an attempt, from before its claim until it has written what it could."""

@@ -2,7 +2,6 @@
 
 from pyvision.celery import app
 
-from . import watchdog
 from .logs import about_recognition
 from .transient import TRANSIENT_ERRORS
 
@@ -21,6 +20,5 @@ def recognize(recognition_id: str) -> None:
     # not load onnxruntime and the models to do so.
     from . import worker
 
-    watchdog.fed()
     with about_recognition(recognition_id):
         worker.run(recognition_id)
