@@ -8,6 +8,7 @@ flood of them costs the site little.
 """
 
 import math
+import unicodedata
 
 from django.conf import settings
 from django.utils.translation import ngettext
@@ -41,7 +42,10 @@ def count(request, counters) -> None:
 
 
 def login_counters(request, username: str):
-    return [("login-account", username.strip().lower(), settings.RATE_LOGIN_ACCOUNT),
+    # Django reads the username NFKC-normalised: "ｂｏｂ１" signs in as "bob1", so it
+    # counts as bob1's guess too.
+    account = unicodedata.normalize("NFKC", username).strip().casefold()
+    return [("login-account", account, settings.RATE_LOGIN_ACCOUNT),
             ("login-address", client_address(request), settings.RATE_LOGIN_ADDRESS)]
 
 

@@ -1,11 +1,15 @@
 import math
 from functools import cache, lru_cache
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils import translation
 from django.utils.translation import gettext as _
+
+from pyvision.web.middleware import CONTENT_SECURITY_POLICY
 
 from . import limits
 
@@ -25,10 +29,20 @@ def login_limits(get_response):
         if request.method == "POST" and request.path_info in login_paths():
             counters = limits.login_counters(request, request.POST.get("username", ""))
             if wait := limits.seconds_left(request, counters):
-                return HttpResponse(refused_page(translation.get_language(), math.ceil(wait / 60)), status=429)
+                return refused(wait)
         return get_response(request)
 
     return middleware
+
+
+def refused(wait: int) -> HttpResponse:
+    """The refusal, with the headers that the middlewares it skips give every page."""
+    response = HttpResponse(refused_page(translation.get_language(), math.ceil(wait / 60)), status=429)
+    response["Retry-After"] = str(wait)
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["X-Frame-Options"] = settings.X_FRAME_OPTIONS
+    add_never_cache_headers(response)
+    return response
 
 
 @lru_cache(maxsize=64)

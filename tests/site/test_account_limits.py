@@ -28,6 +28,25 @@ def test_wrong_passwords_for_one_account_are_refused_before_the_30th_even_the_ri
     assert log_in(Client(REMOTE_ADDR="10.0.0.1"), PASSWORD, username="bob").status_code == 302
 
 
+def test_a_refusal_has_the_headers_of_every_page(make_user):
+    make_user("ada")
+    for _ in range(10):
+        log_in(Client(), "wrong")
+    refused = log_in(Client(), "wrong")
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 15 * 60
+    assert "frame-ancestors 'none'" in refused["Content-Security-Policy"] and refused["X-Frame-Options"] == "DENY"
+    assert "no-store" in refused["Cache-Control"]
+
+
+def test_the_same_name_spelt_with_other_unicode_counts_as_the_same_account(make_user):
+    make_user("ada")
+    for _ in range(10):
+        log_in(Client(), "wrong")
+    # Fullwidth letters: Django signs "ａｄａ" in as "ada" (NFKC).
+    assert log_in(Client(), PASSWORD, username="ａｄａ").status_code == 429
+    assert log_in(Client(), PASSWORD, username=" ADA ").status_code == 429
+
+
 def test_one_address_trying_many_accounts_is_refused(make_user):
     make_user("ada")
     client = Client()
