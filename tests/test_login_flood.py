@@ -85,9 +85,9 @@ def test_eight_threads_of_wrong_logins_cost_the_site_no_more_than_health_checks(
           f" {statuses.count(429)} refused)")
     assert statuses.count(429) >= len(statuses) - THREADS > 0  # a few were in flight when the limit was reached
     # A refused guess reads its form and two counters, and its page is made once: 0.34 ms
-    # in one process, a health check 0.20 ms. Margin for a shared machine; a guess that
-    # hashed a password made it 15x or more.
-    assert guesses <= 2 * health_checks
+    # in one process, a health check 0.20 ms. The two floods' medians came 0.8-2.0x apart
+    # on a shared 2-core machine; a guess that hashed a password made it 15x or more.
+    assert guesses <= 3 * health_checks
     # A refusal is the limit at work, not an error: no log line per guess (a flood would
     # fill the disk).
     assert "Too Many Requests" not in service.logs_tail(lines=10_000)
