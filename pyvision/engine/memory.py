@@ -10,6 +10,7 @@ import ctypes.util
 import threading
 from collections import deque
 from contextlib import contextmanager
+from functools import cache
 
 DEFAULT_LIMIT_BYTES = 256 * 1024 * 1024
 # glibc's mallopt parameter, and the size from which a block gets pages of its own.
@@ -50,7 +51,9 @@ class MemoryBudget:
 decoding = MemoryBudget()
 
 
+@cache
 def _libc():
+    """Found once: finding it takes a millisecond, and every large decode asks for it."""
     name = ctypes.util.find_library("c")
     return ctypes.CDLL(name) if name else None
 
