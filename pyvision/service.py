@@ -31,11 +31,14 @@ def manage(arguments: list[str]) -> int:
 
 
 def prepare() -> int:
-    """Bring a new or old data folder up to date: schema, synsets, static files."""
+    """Bring a new or old data folder up to date: schema, synsets, static files; and
+    check the default model on this CPU before a worker starts (recognition/worker.py)."""
     setup_django()
     from django.conf import settings
     from django.core.management import call_command
 
+    from pyvision.engine.registry import MODELS
+    from pyvision.recognition import worker
     from pyvision.synsets.models import Synset
 
     compile_messages()
@@ -45,6 +48,8 @@ def prepare() -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     if settings.S3_BUCKET:
         create_bucket(settings.S3_BUCKET)
+    if settings.DEFAULT_MODEL in MODELS:
+        worker.known_check(settings.DEFAULT_MODEL)
     return 0
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pyvision.ops import heartbeat
 from pyvision.ops.models import MetricsCheckpoint
-from pyvision.recognition import pipeline, worker
+from pyvision.recognition import pipeline, startup, worker
 from pyvision.recognition.models import Recognition
 
 pytestmark = pytest.mark.django_db
@@ -35,8 +35,8 @@ def media(settings, tmp_path):
     }
 
 
-def submit(data: bytes) -> Recognition:
-    return pipeline.submit(ContentFile(data, name="photo.png"), session_key="s" * 32)
+def submit(data: bytes, **options) -> Recognition:
+    return pipeline.submit(ContentFile(data, name="photo.png"), session_key="s" * 32, **options)
 
 
 def test_uploads_over_the_queue_limit_get_503_with_retry_after(client, settings, photo):
@@ -130,8 +130,11 @@ def fresh_worker(monkeypatch):
 
 
 def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so(monitor, fresh_worker):
-    worker_ready.send(sender=WorkerTimer())  # as Celery does: the default model is loaded
+    worker_ready.send(sender=WorkerTimer())  # as Celery does
     assert monitor.get("/readyz").json()["models"] == {"lite0": "agrees"}
+    # Embedded: the web process recognises the clients that wait, so the worker checks
+    # the default model in a child process and loads it only for its first recognition.
+    assert worker._models == {}
     worker.model("lite2")  # as the first recognition with lite2 does
     heartbeat.beat()
     ready = monitor.get("/readyz").json()
@@ -139,9 +142,10 @@ def test_a_worker_checks_each_model_on_its_cpu_as_it_loads_it_and_readyz_says_so
     assert "warnings" not in ready
 
 
-def test_readyz_warns_when_a_workers_cpu_gives_other_answers(monitor, caplog, fresh_worker, monkeypatch):
+def test_readyz_warns_when_a_workers_cpu_gives_other_answers(monitor, caplog, fresh_worker, monkeypatch, settings):
     from pyvision.engine import selfcheck
     from pyvision.engine.classifier import Classifier
+    settings.INLINE_MAX_PIXELS = 0  # the workers recognise everything: the default model is loaded at start
     # This worker's lite0 answers like another model: as far from its reference as a
     # saturating CPU, and further.
     real = selfcheck.check
@@ -153,6 +157,20 @@ def test_readyz_warns_when_a_workers_cpu_gives_other_answers(monitor, caplog, fr
     assert ready.json()["models"] == {"lite0": "disagrees"}
     assert ready.json()["warnings"] == ["On a worker's CPU, lite0 gives other answers than its float reference: "
                                         "run `pyvision doctor` there."]
+
+
+def test_a_worker_that_leaves_its_model_unloaded_reports_the_check_setup_found(monitor, caplog, fresh_worker):
+    from django.core.cache import cache
+
+    from pyvision.engine import selfcheck
+    from pyvision.engine.classifier import Classifier
+    # `pyvision setup` checked lite0 on a CPU where it answers like another model.
+    found = selfcheck.check(Classifier("lite2"), "lite0")
+    cache.set(f"selfcheck:{selfcheck.conditions('lite0')}", found)
+    worker_ready.send(sender=WorkerTimer())
+    assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
+    assert monitor.get("/readyz").json()["models"] == {"lite0": "disagrees"}
+    assert worker._models == {}
 
 
 def unreachable_s3() -> dict:
@@ -233,11 +251,14 @@ def test_a_starting_worker_takes_over_only_what_no_live_worker_can_be_running(se
     settings.EMBEDDED_BROKER = embedded
     settings.RECOGNITION_STALE_SECONDS = 60
     running_elsewhere = submit(photo("coffee.png"))
-    Recognition.objects.filter(pk=running_elsewhere.pk).update(status="running", attempts=1, started_at=timezone.now())
+    Recognition.objects.filter(pk=running_elsewhere.pk).update(
+        status="running", attempts=1, worker="elsewhere:1", started_at=startup.STARTED - timedelta(seconds=1))
+    claimed_by_the_web_process = submit(photo("coffee.png"), claimed_by="localhost:2")
     sender = WorkerTimer()
     worker_ready.send(sender=sender)
-    # Embedded: the only worker is this one, so what is running was interrupted.
+    # Embedded: the only worker is this one, so what was running before it started was interrupted.
     assert Recognition.objects.get(pk=running_elsewhere.pk).status == ("queued" if embedded else "running")
+    assert Recognition.objects.get(pk=claimed_by_the_web_process.pk).status == "running"
     assert sorted(sender.repeated) == [(5, "beat"), (5, "check"), (30, "requeue_unfinished"), (600, "purge"),
                                        (600, "purge_anonymous")]
 

@@ -9,7 +9,6 @@ import io
 import json
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from .decode import decode
@@ -95,6 +94,8 @@ def check_model(spec: ModelSpec, data: bytes, *, max_bytes: int | None = None, o
         raise InvalidModel(f"The model file is {len(data):,} bytes; the limit is {max_bytes:,} "
                            "(PYVISION_CUSTOM_MODEL_MAX_BYTES).")
     try:
+        import onnxruntime as ort  # see the package's docstring
+
         session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for every kind of bad file
         raise InvalidModel(f"The file is not an ONNX model onnxruntime can load: {str(exc).strip()[:300]}") from None

@@ -11,9 +11,9 @@ import math
 import numpy as np
 from PIL import Image
 
+from .registry import EFFICIENTNET_MEAN, EFFICIENTNET_STD
+
 CROP_PADDING = 32
-EFFICIENTNET_MEAN = (127.0, 127.0, 127.0)
-EFFICIENTNET_STD = (128.0, 128.0, 128.0)
 
 
 def crop_ratio_for(size: int) -> float:

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .preprocess import EFFICIENTNET_MEAN, EFFICIENTNET_STD
-
 MODELS_DIR = Path(__file__).parent / "models"
+
+# EfficientNet-Lite's input normalisation: (pixel - mean) / std.
+EFFICIENTNET_MEAN = (127.0, 127.0, 127.0)
+EFFICIENTNET_STD = (128.0, 128.0, 128.0)
 
 
 class ModelIntegrityError(RuntimeError):

@@ -9,15 +9,18 @@ at start and reports it through ``/readyz``.
 """
 
 import json
+from importlib import metadata
 import platform
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from .classifier import Classifier
+from .registry import expected_sha256, get_spec
 
 SELFCHECK_DIR = Path(__file__).parent / "data" / "selfcheck"
 
@@ -76,6 +79,29 @@ def check(classifier: Classifier, model: str | None = None) -> ModelCheck:
     return ModelCheck(model, top1_close and mean_distance <= MAX_MEAN_DISTANCE, round(mean_distance, 4), checks)
 
 
+def check_apart(model: str) -> ModelCheck:
+    """``check`` of a built-in model, loaded in a child process: the caller learns whether
+    this CPU gives the model's answers without keeping the model in its own memory."""
+    child = subprocess.run([sys.executable, "-m", __name__, model], capture_output=True, text=True, check=True)
+    found = json.loads(child.stdout)
+    return ModelCheck(**{**found, "photos": [PhotoCheck(**photo) for photo in found["photos"]]})
+
+
+def conditions(model: str) -> str:
+    """What a built-in model's check depends on, and nothing else: its file, the CPU's
+    int8 features and onnxruntime's version. A check found under the same conditions
+    stands."""
+    spec = get_spec(model)
+    features = ",".join(name for name, on in cpu()["features"].items() if on)
+    return f"{model}:{expected_sha256()[spec.filename][:16]}:{cpu()['model']}:{features}:{_installed_runtime()}"
+
+
+def _installed_runtime() -> str:
+    """onnxruntime's distribution and version, read without importing it (as runtime() would)."""
+    distribution = metadata.packages_distributions()["onnxruntime"][0]  # onnxruntime, or onnxruntime-gpu
+    return f"{distribution} {metadata.version(distribution)}"
+
+
 def cpu() -> dict:
     """The CPU features that decide how int8 runs: AVX2, AVX-512 and VNNI on x86, NEON and
     its dot product on ARM."""
@@ -101,4 +127,10 @@ def cpu() -> dict:
 
 
 def runtime() -> dict:
+    import onnxruntime as ort  # see the package's docstring
+
     return {"onnxruntime": ort.__version__, "providers": ort.get_available_providers()}
+
+
+if __name__ == "__main__":  # check_apart's child
+    print(json.dumps(asdict(check(Classifier(sys.argv[1])))))

@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from botocore.exceptions import ClientError
 from django.db import transaction
 from django.db.models import F, Min
@@ -20,6 +21,7 @@ from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.classifier import Classifier, RecognitionResult
 from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
+from pyvision.engine.registry import MODELS
 
 from . import access, files, finished, recovery
 from .logs import about_recognition
@@ -55,15 +57,42 @@ def model(name: str) -> Batcher:
             # stays within its bound; see engine/memory.py).
             classifier = catalog.classifier(name, threads=settings.ENGINE_THREADS, max_pixels=settings.MAX_IMAGE_PIXELS,
                                             spin=False, memory_arena=False)
-            if not classifier.spec.is_custom:  # a custom model has no float reference to check against
+            if not classifier.spec.is_custom and name not in _model_checks:
                 _model_checks[name] = check(classifier)
             _models[key] = Batcher(classifier, max_batch=settings.WORKER_BATCH_SIZE, queue_limit=0)
         return _models[key]
 
 
+def get_ready(name: str, *, load: bool) -> None:
+    """At start: load model ``name`` and check its answers on this CPU. With ``load``
+    False, only check them (``known_check``) and leave the model's memory to the first
+    recognition that needs it: in the embedded mode the web process recognises the
+    clients that wait, and this worker may get no work for a long time."""
+    if load or name not in MODELS:  # a custom model has no float reference to check against
+        model(name)
+        return
+    found = reported(known_check(name))
+    with _models_lock:
+        _model_checks[name] = found
+
+
+def known_check(name: str) -> selfcheck.ModelCheck:
+    """The check of built-in model ``name`` under this host's conditions, found in a child
+    process the first time (``pyvision setup`` does, before the service starts)."""
+    key = f"selfcheck:{selfcheck.conditions(name)}"
+    found = cache.get(key)
+    if found is None:
+        found = selfcheck.check_apart(name)
+        cache.set(key, found, timeout=None)
+    return found
+
+
 def check(classifier: Classifier) -> dict:
+    return reported(selfcheck.check(classifier))
+
+
+def reported(found: selfcheck.ModelCheck) -> dict:
     """Say, loudly if need be, whether this CPU gives the model's float reference answers."""
-    found = selfcheck.check(classifier)
     if found.agrees:
         log.info("self-check: %s", found.summary)
     else:
@@ -74,7 +103,7 @@ def check(classifier: Classifier) -> dict:
 
 
 def model_checks() -> dict[str, dict]:
-    """What the self-check found for each model loaded so far, for the heartbeat and /readyz."""
+    """What the self-check found for each model checked so far, for the heartbeat and /readyz."""
     with _models_lock:
         return dict(_model_checks)
 
