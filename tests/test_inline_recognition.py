@@ -30,6 +30,17 @@ def test_a_waiting_client_gets_its_result_with_no_worker_and_no_message(photo, d
     assert sent == [], "nothing was sent to the workers"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_the_answer_of_a_waiting_upload_is_what_reading_it_back_gives(photo, lang):
+    # The answer is made from what this request wrote, not read back from the database.
+    client = APIClient()
+    answered = upload(client, photo("coffee.png"), query="?wait=10", lang=lang)
+    assert answered.status_code == 201
+    read = client.get(f"{RECOGNITIONS}/{answered.json()['id']}?lang={lang}")
+    assert answered.json() == read.json()
+    assert answered.json()["hedged"] is not None and len(answered.json()["predictions"]) == 5
+
+
 def test_without_wait_or_above_the_size_the_workers_recognise(settings, django_capture_on_commit_callbacks):
     client = APIClient()
     with django_capture_on_commit_callbacks() as sent:

@@ -236,6 +236,8 @@ class RecognitionSerializer(serializers.Serializer):
 
     @extend_schema_field(HedgedSerializer(allow_null=True))
     def get_hedged(self, recognition):
+        if self.context.get("result") is not None:
+            return answers.hedged_now(recognition.model, self.context["result"].probabilities, self.context["lang"])
         return answers.stored(recognition, self.context["lang"])
 
     @extend_schema_field(TimingsSerializer)
@@ -246,6 +248,9 @@ class RecognitionSerializer(serializers.Serializer):
     def get_predictions(self, recognition):
         if recognition.status != Recognition.Status.DONE:
             return []
+        if (result := self.context.get("result")) is not None:
+            classes = catalog.classes(recognition.model)
+            return [prediction(p.rank, classes[p.index], p.score, self.context["lang"]) for p in result.predictions]
         return [prediction(p.rank, p.predicted, p.score, self.context["lang"]) for p in recognition.predictions.all()]
 
     @extend_schema_field(ErrorSerializer(allow_null=True))

@@ -97,8 +97,10 @@ def plain(data):
     return data.dict() if isinstance(data, QueryDict) else data
 
 
-def represent(recognition, lang: str) -> dict:
-    return RecognitionSerializer(recognition, context={"lang": lang}).data
+def represent(recognition, lang: str, result=None) -> dict:
+    """``result``: the engine's, for a recognition done by this request (its predictions
+    are not read back from the database)."""
+    return RecognitionSerializer(recognition, context={"lang": lang, "result": result}).data
 
 
 class RecognitionList(uploads.UploadLimits, APIView):
@@ -166,7 +168,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
     def post(self, request):
         key = idempotency_key(request)
         wait = query(WaitSerializer, request)["wait"]
-        finished_here = False
+        finished_here, result = False, None
         data, multipart = body(request)
         serializer = IMAGE_SERIALIZERS[image_field(request, data, multipart)](data=data)
         serializer.is_valid(raise_exception=True)
@@ -190,17 +192,20 @@ class RecognitionList(uploads.UploadLimits, APIView):
                     **access.owner_fields(request, cookie_less_by_address=True))])
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
-            finished_here = here and inline.run(recognition, data_here)
+            if here:
+                result = inline.run(recognition, data_here)
+                finished_here = recognition.is_finished
         try:
-            if wait and not finished_here:
-                finished.wait_for(recognition.pk, wait)
-            recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
+            if not finished_here:  # what this request wrote it knows; another's it reads
+                if wait:
+                    finished.wait_for(recognition.pk, wait)
+                recognition = Recognition.objects.with_predictions().get(pk=recognition.pk)
         except DATABASE_ERRORS as exc:
             # It is saved: say so, as it was when last read, rather than a 503 that
             # would have the client send it again.
             log.warning("recognition %s: saved, but the database could not be read again: %s", recognition.pk, exc)
         return Response(
-            represent(recognition, language(request, params)),
+            represent(recognition, language(request, params), result),
             status=status.HTTP_201_CREATED if recognition.is_finished else status.HTTP_202_ACCEPTED,
             headers={"Location": reverse("api-recognition", args=[recognition.pk])},
         )

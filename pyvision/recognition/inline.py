@@ -17,6 +17,7 @@ from django.conf import settings
 from pyvision.custom_models import catalog
 from pyvision.engine.batcher import Batcher, QueueFull
 from pyvision.engine.decode import declared_pixels
+from pyvision.engine.results import RecognitionResult
 
 from . import pipeline, recovery
 from .transient import TRANSIENT_ERRORS
@@ -53,16 +54,16 @@ def claimed_by() -> str:
     return recovery.worker_name()
 
 
-def run(recognition, data: bytes | None = None) -> bool:
+def run(recognition, data: bytes | None = None) -> RecognitionResult | None:
     """Recognise a recognition submitted with ``claimed_by=claimed_by()``, from ``data``
-    or else its stored file: True once its result is written. If the model's queue is
-    full or the database or storage fails on the way, the workers take it (False)."""
+    or else its stored file. Once its outcome is written the instance holds it, and the
+    result is returned where it is done. If the model's queue is full or the database or
+    storage fails on the way, the workers take it (None, the instance still running)."""
     # onnxruntime is loaded with the first recognition, not with the web process.
     from . import worker
 
     try:
-        worker.recognise_claimed(recognition, data=data, loaded=batcher)
+        return worker.recognise_claimed(recognition, data=data, loaded=batcher)
     except (QueueFull, *TRANSIENT_ERRORS):
         pipeline.enqueue(recognition.pk)
-        return False
-    return True
+        return None

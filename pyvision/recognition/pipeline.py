@@ -50,7 +50,9 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
     it is stored running, and not enqueued."""
     pixels = declared_pixels(upload)
     check_owner_limits(owner, session_key, upload.size, pixels)
-    with transaction.atomic():
+    # Within a caller's transaction (idempotency.save_once), no savepoint: a failure
+    # here fails the whole of it.
+    with transaction.atomic(savepoint=False):
         image = Image(owner=owner, session_key=session_key, original_name=(upload.name or "")[-255:],
                       size=upload.size, pixels=pixels, note=note)
         image.file.save("upload", upload, save=False)

@@ -129,10 +129,11 @@ def recognise(recognition_id) -> None:
     recognise_claimed(Recognition.objects.select_related("image").get(pk=recognition_id))
 
 
-def recognise_claimed(recognition: Recognition, *, data: bytes | None = None, loaded=model) -> None:
+def recognise_claimed(recognition: Recognition, *, data: bytes | None = None, loaded=model) -> RecognitionResult | None:
     """``recognition``, as its claim left it, with its image. ``data``: the image's bytes,
     where the caller has them (the web process that received them, see inline.py);
-    ``loaded``: this process's models."""
+    ``loaded``: this process's models. Returns the result where it is written; the
+    instance then holds what was written, as does one that failed."""
     log.info("recognition %s: attempt %d started", recognition.pk, recognition.attempts)
     if not recognition.image.file:
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
@@ -144,7 +145,7 @@ def recognise_claimed(recognition: Recognition, *, data: bytes | None = None, lo
         thumbnail = {}
         result = loaded(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: thumbnail.update(
             name=files.save_thumbnail(recognition.image, picture)))
-        finish(recognition, result, thumbnail.get("name", ""))
+        return result if finish(recognition, result, thumbnail.get("name", "")) else None
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
     except catalog.UnknownModel as exc:
@@ -242,19 +243,16 @@ def release(recognition: Recognition) -> None:
         log.warning("recognition %s: could not be queued again yet", recognition.pk)
 
 
-def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str = "") -> None:
-    """Write the result, and the thumbnail made from the same decode, in one transaction."""
+def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str = "") -> bool:
+    """Write the result, and the thumbnail made from the same decode, in one transaction;
+    False if another attempt has the recognition now."""
     finished_at = timezone.now()
     attached = False
     with transaction.atomic():
-        updated = _current_claim(recognition).update(
-            status=Recognition.Status.DONE,
-            finished_at=finished_at,
-            queue_ms=_ms(recognition.started_at - recognition.created_at),
-            decode_ms=result.decode_ms,
-            inference_ms=result.inference_ms,
-            total_ms=_ms(finished_at - recognition.created_at),
-        )
+        updated = _write_once(recognition, status=Recognition.Status.DONE, finished_at=finished_at,
+                              queue_ms=_ms(recognition.started_at - recognition.created_at),
+                              decode_ms=result.decode_ms, inference_ms=result.inference_ms,
+                              total_ms=_ms(finished_at - recognition.created_at))
         if updated:
             targets = catalog.prediction_targets(recognition.model, [p.index for p in result.predictions])
             Prediction.objects.bulk_create(
@@ -270,23 +268,29 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
         log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
     else:
         log.info("recognition %s: attempt %d was superseded; its result is dropped", recognition.pk, recognition.attempts)
+    return bool(updated)
 
 
 def fail(recognition: Recognition, code: str, message: str) -> None:
     finished_at = timezone.now()
-    updated = _current_claim(recognition).update(
-        status=Recognition.Status.FAILED,
-        finished_at=finished_at,
-        error_code=code,
-        error_message=message,
-        queue_ms=_ms(recognition.started_at - recognition.created_at),
-        total_ms=_ms(finished_at - recognition.created_at),
-    )
+    updated = _write_once(recognition, status=Recognition.Status.FAILED, finished_at=finished_at, error_code=code,
+                          error_message=message, queue_ms=_ms(recognition.started_at - recognition.created_at),
+                          total_ms=_ms(finished_at - recognition.created_at))
     if updated:
         if code in NOT_IMAGES:
             files.forget_file(recognition.image)
         finished.announce(recognition.pk)
     log.info("recognition %s: failed with %s", recognition.pk, code)
+
+
+def _write_once(recognition: Recognition, **outcome) -> int:
+    """Write this attempt's outcome, unless another attempt has the recognition now; the
+    instance then holds it too, so its caller need not read it back."""
+    updated = _current_claim(recognition).update(**outcome)
+    if updated:
+        for field, value in outcome.items():
+            setattr(recognition, field, value)
+    return updated
 
 
 def _current_claim(recognition: Recognition):
