@@ -37,7 +37,6 @@ def prepare() -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    from pyvision.engine.registry import MODELS
     from pyvision.recognition import worker
     from pyvision.synsets.models import Synset
 
@@ -48,8 +47,10 @@ def prepare() -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     if settings.S3_BUCKET:
         create_bucket(settings.S3_BUCKET)
-    if settings.DEFAULT_MODEL in MODELS:
-        worker.known_check(settings.DEFAULT_MODEL)
+    try:
+        worker.check_ahead()
+    except Exception:  # the service starts all the same: its worker checks the model itself
+        log.warning("the default model could not be checked ahead of the workers", exc_info=True)
     return 0
 
 

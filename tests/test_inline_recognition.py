@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from pyvision.engine.batcher import QueueFull
-from pyvision.recognition import inline, pipeline, recovery, worker
+from pyvision.recognition import files, inline, pipeline, recovery, worker
 from pyvision.recognition.models import Recognition
 from tests.test_api import RECOGNITIONS, small_png, upload
 
@@ -39,6 +39,20 @@ def test_the_answer_of_a_waiting_upload_is_what_reading_it_back_gives(photo, lan
     read = client.get(f"{RECOGNITIONS}/{answered.json()['id']}?lang={lang}")
     assert answered.json() == read.json()
     assert answered.json()["hedged"] is not None and len(answered.json()["predictions"]) == 5
+
+
+@pytest.mark.parametrize("error", [OSError("the storage is away"), RuntimeError("a bug")])
+def test_a_result_whose_writing_failed_is_not_answered_as_done(photo, monkeypatch, error):
+    # The thumbnail is recorded last, in the result's transaction: it is rolled back.
+    def attach_fails(*args):
+        raise error
+
+    monkeypatch.setattr(files, "attach_thumbnail", attach_fails)
+    client = APIClient()
+    answered = upload(client, photo("coffee.png"), query="?wait=1")
+    read = client.get(f"{RECOGNITIONS}/{answered.json()['id']}")
+    assert answered.json()["status"] != "done"
+    assert answered.json() == read.json()
 
 
 def test_without_wait_or_above_the_size_the_workers_recognise(settings, django_capture_on_commit_callbacks):

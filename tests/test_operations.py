@@ -1,6 +1,7 @@
 """In-process: backpressure, the last attempt, health, readiness and metrics."""
 
 import re
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -159,18 +160,37 @@ def test_readyz_warns_when_a_workers_cpu_gives_other_answers(monitor, caplog, fr
                                         "run `pyvision doctor` there."]
 
 
-def test_a_worker_that_leaves_its_model_unloaded_reports_the_check_setup_found(monitor, caplog, fresh_worker):
-    from django.core.cache import cache
-
+def test_a_worker_that_leaves_its_model_unloaded_reports_the_check_setup_made(monitor, caplog, fresh_worker, monkeypatch):
     from pyvision.engine import selfcheck
     from pyvision.engine.classifier import Classifier
-    # `pyvision setup` checked lite0 on a CPU where it answers like another model.
-    found = selfcheck.check(Classifier("lite2"), "lite0")
-    cache.set(f"selfcheck:{selfcheck.conditions('lite0')}", found)
+    # `pyvision setup` checks lite0 on a CPU where it answers like another model.
+    checks = []
+    monkeypatch.setattr(selfcheck, "check_apart", lambda model: checks.append(model) or selfcheck.check(
+        Classifier("lite2"), model))
+    worker.check_ahead()
     worker_ready.send(sender=WorkerTimer())
+    assert checks == ["lite0"], "the worker took setup's check"
     assert "self-check: lite0 DISAGREES with its float reference" in caplog.text
     assert monitor.get("/readyz").json()["models"] == {"lite0": "disagrees"}
     assert worker._models == {}
+
+
+def test_a_worker_whose_check_fails_at_start_still_sweeps(monkeypatch, settings, fresh_worker, photo):
+    from pyvision.engine import selfcheck
+
+    settings.EMBEDDED_BROKER = True
+
+    def killed(model):
+        raise subprocess.CalledProcessError(-9, ["python", "-m", "pyvision.engine.selfcheck", model])
+
+    monkeypatch.setattr(selfcheck, "check_apart", killed)
+    crashed = submit(photo("coffee.png"))
+    Recognition.objects.filter(pk=crashed.pk).update(status="running", attempts=1, worker="elsewhere:1",
+                                                    started_at=startup.STARTED - timedelta(seconds=1))
+    sender = WorkerTimer()
+    worker_ready.send(sender=sender)
+    assert Recognition.objects.get(pk=crashed.pk).status == "queued"
+    assert (30, "requeue_unfinished") in sender.repeated
 
 
 def unreachable_s3() -> dict:

@@ -194,7 +194,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
             if here:
                 result = inline.run(recognition, data_here)
-                finished_here = recognition.is_finished
+                finished_here = result is not None
         try:
             if not finished_here:  # what this request wrote it knows; another's it reads
                 if wait:

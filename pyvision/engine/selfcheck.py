@@ -8,13 +8,14 @@ a wrong answer is never silent: ``pyvision doctor`` prints it, and each worker l
 at start and reports it through ``/readyz``.
 """
 
+import hashlib
 import json
-from importlib import metadata
 import platform
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -82,24 +83,26 @@ def check(classifier: Classifier, model: str | None = None) -> ModelCheck:
 def check_apart(model: str) -> ModelCheck:
     """``check`` of a built-in model, loaded in a child process: the caller learns whether
     this CPU gives the model's answers without keeping the model in its own memory."""
-    child = subprocess.run([sys.executable, "-m", __name__, model], capture_output=True, text=True, check=True)
+    child = subprocess.run([sys.executable, "-m", __name__, model], stdout=subprocess.PIPE, text=True, check=True)
     found = json.loads(child.stdout)
     return ModelCheck(**{**found, "photos": [PhotoCheck(**photo) for photo in found["photos"]]})
 
 
 def conditions(model: str) -> str:
-    """What a built-in model's check depends on, and nothing else: its file, the CPU's
-    int8 features and onnxruntime's version. A check found under the same conditions
-    stands."""
+    """What a built-in model's check depends on besides this code: its file, the
+    reference, the CPU's int8 features and onnxruntime's version."""
     spec = get_spec(model)
+    reference_sha = hashlib.sha256((SELFCHECK_DIR / "reference.json").read_bytes()).hexdigest()[:16]
     features = ",".join(name for name, on in cpu()["features"].items() if on)
-    return f"{model}:{expected_sha256()[spec.filename][:16]}:{cpu()['model']}:{features}:{_installed_runtime()}"
+    return (f"{model} {expected_sha256()[spec.filename][:16]} {reference_sha} {MAX_MEAN_DISTANCE} {cpu()['model']} "
+            f"{features} {_installed_runtime()}")
 
 
 def _installed_runtime() -> str:
-    """onnxruntime's distribution and version, read without importing it (as runtime() would)."""
-    distribution = metadata.packages_distributions()["onnxruntime"][0]  # onnxruntime, or onnxruntime-gpu
-    return f"{distribution} {metadata.version(distribution)}"
+    """onnxruntime's distributions and versions (onnxruntime, onnxruntime-gpu), read
+    without importing it (as runtime() would)."""
+    distributions = sorted(set(metadata.packages_distributions().get("onnxruntime", [])))
+    return ",".join(f"{name} {metadata.version(name)}" for name in distributions)
 
 
 def cpu() -> dict:

@@ -56,9 +56,9 @@ def claimed_by() -> str:
 
 def run(recognition, data: bytes | None = None) -> RecognitionResult | None:
     """Recognise a recognition submitted with ``claimed_by=claimed_by()``, from ``data``
-    or else its stored file. Once its outcome is written the instance holds it, and the
-    result is returned where it is done. If the model's queue is full or the database or
-    storage fails on the way, the workers take it (None, the instance still running)."""
+    or else its stored file: the result once it is written (the instance then holds what
+    was written), else None (failed, or taken by the workers: if the model's queue is
+    full or the database or storage fails on the way)."""
     # onnxruntime is loaded with the first recognition, not with the web process.
     from . import worker
 

@@ -42,7 +42,10 @@ def prepare_worker(sender, **kwargs):
     # Imported here: web processes load this module, and do without onnxruntime.
     from . import worker
 
-    worker.get_ready(settings.DEFAULT_MODEL, load=not settings.INLINE_MAX_PIXELS)
+    try:
+        worker.get_ready()
+    except Exception:  # the sweeps below must run whatever happens here
+        log.warning("the default model could not be checked at start; it is checked when it loads", exc_info=True)
     stale = timedelta(seconds=settings.RECOGNITION_STALE_SECONDS)
     sweep = "the sweep for unfinished recognitions", pipeline.requeue_unfinished
     sweep_interval = min(SWEEP_INTERVAL_SECONDS, stale.total_seconds() / 2)

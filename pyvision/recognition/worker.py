@@ -4,6 +4,7 @@ Each worker process loads each model once, reads the image through the storage A
 (never a path it shares with the web process), and writes the result atomically, once.
 """
 
+import hashlib
 import logging
 import threading
 from datetime import timedelta
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+import pyvision
 from pyvision.custom_models import catalog
 from pyvision.engine import selfcheck
 from pyvision.engine.batcher import Batcher, QueueFull
@@ -63,28 +65,41 @@ def model(name: str) -> Batcher:
         return _models[key]
 
 
-def get_ready(name: str, *, load: bool) -> None:
-    """At start: load model ``name`` and check its answers on this CPU. With ``load``
-    False, only check them (``known_check``) and leave the model's memory to the first
-    recognition that needs it: in the embedded mode the web process recognises the
-    clients that wait, and this worker may get no work for a long time."""
-    if load or name not in MODELS:  # a custom model has no float reference to check against
+def loads_model_at_start() -> bool:
+    """Whether a worker loads the default model as it starts. Not where the web processes
+    recognise the clients that wait (the embedded mode): its worker may get no work for
+    a long time, and leaves the model's memory to the first recognition that needs it."""
+    return not settings.INLINE_MAX_PIXELS or settings.DEFAULT_MODEL not in MODELS
+
+
+def get_ready() -> None:
+    """At start: load the default model and check its answers on this CPU; or, where it
+    is not loaded at start, take the check ``pyvision setup`` made (``check_ahead``), or
+    make it in a child process."""
+    name = settings.DEFAULT_MODEL
+    if loads_model_at_start():
         model(name)
         return
-    found = reported(known_check(name))
+    found = cache.get(_check_key(name))
+    if found is None:
+        found = selfcheck.check_apart(name)
+        cache.set(_check_key(name), found, timeout=None)
+    found = reported(found)
     with _models_lock:
         _model_checks[name] = found
 
 
-def known_check(name: str) -> selfcheck.ModelCheck:
-    """The check of built-in model ``name`` under this host's conditions, found in a child
-    process the first time (``pyvision setup`` does, before the service starts)."""
-    key = f"selfcheck:{selfcheck.conditions(name)}"
-    found = cache.get(key)
-    if found is None:
-        found = selfcheck.check_apart(name)
-        cache.set(key, found, timeout=None)
-    return found
+def check_ahead() -> None:
+    """For ``pyvision setup``, before the workers start: check the default model on this
+    CPU for those that will not load it at start. Made again by each setup, so an upgrade
+    never leaves the last release's answer."""
+    if not loads_model_at_start():
+        cache.set(_check_key(settings.DEFAULT_MODEL), selfcheck.check_apart(settings.DEFAULT_MODEL), timeout=None)
+
+
+def _check_key(name: str) -> str:
+    conditions = f"{pyvision.__version__}:{selfcheck.conditions(name)}"
+    return f"selfcheck:{hashlib.sha256(conditions.encode()).hexdigest()[:32]}"
 
 
 def check(classifier: Classifier) -> dict:
@@ -132,8 +147,8 @@ def recognise(recognition_id) -> None:
 def recognise_claimed(recognition: Recognition, *, data: bytes | None = None, loaded=model) -> RecognitionResult | None:
     """``recognition``, as its claim left it, with its image. ``data``: the image's bytes,
     where the caller has them (the web process that received them, see inline.py);
-    ``loaded``: this process's models. Returns the result where it is written; the
-    instance then holds what was written, as does one that failed."""
+    ``loaded``: this process's models. Returns the result once it is written (the
+    instance then holds what was written), else None."""
     log.info("recognition %s: attempt %d started", recognition.pk, recognition.attempts)
     if not recognition.image.file:
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
@@ -247,12 +262,12 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
     """Write the result, and the thumbnail made from the same decode, in one transaction;
     False if another attempt has the recognition now."""
     finished_at = timezone.now()
+    outcome = dict(status=Recognition.Status.DONE, finished_at=finished_at,
+                   queue_ms=_ms(recognition.started_at - recognition.created_at), decode_ms=result.decode_ms,
+                   inference_ms=result.inference_ms, total_ms=_ms(finished_at - recognition.created_at))
     attached = False
     with transaction.atomic():
-        updated = _write_once(recognition, status=Recognition.Status.DONE, finished_at=finished_at,
-                              queue_ms=_ms(recognition.started_at - recognition.created_at),
-                              decode_ms=result.decode_ms, inference_ms=result.inference_ms,
-                              total_ms=_ms(finished_at - recognition.created_at))
+        updated = _current_claim(recognition).update(**outcome)
         if updated:
             targets = catalog.prediction_targets(recognition.model, [p.index for p in result.predictions])
             Prediction.objects.bulk_create(
@@ -264,6 +279,9 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
     if thumbnail and not attached:
         files.delete_files([thumbnail])
     if updated:
+        # Committed: the caller may answer from the instance instead of reading it back.
+        for field, value in outcome.items():
+            setattr(recognition, field, value)
         finished.announce(recognition.pk)
         log.info("recognition %s: done in %.1f ms", recognition.pk, _ms(finished_at - recognition.created_at))
     else:
@@ -273,24 +291,19 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
 
 def fail(recognition: Recognition, code: str, message: str) -> None:
     finished_at = timezone.now()
-    updated = _write_once(recognition, status=Recognition.Status.FAILED, finished_at=finished_at, error_code=code,
-                          error_message=message, queue_ms=_ms(recognition.started_at - recognition.created_at),
-                          total_ms=_ms(finished_at - recognition.created_at))
+    updated = _current_claim(recognition).update(
+        status=Recognition.Status.FAILED,
+        finished_at=finished_at,
+        error_code=code,
+        error_message=message,
+        queue_ms=_ms(recognition.started_at - recognition.created_at),
+        total_ms=_ms(finished_at - recognition.created_at),
+    )
     if updated:
         if code in NOT_IMAGES:
             files.forget_file(recognition.image)
         finished.announce(recognition.pk)
     log.info("recognition %s: failed with %s", recognition.pk, code)
-
-
-def _write_once(recognition: Recognition, **outcome) -> int:
-    """Write this attempt's outcome, unless another attempt has the recognition now; the
-    instance then holds it too, so its caller need not read it back."""
-    updated = _current_claim(recognition).update(**outcome)
-    if updated:
-        for field, value in outcome.items():
-            setattr(recognition, field, value)
-    return updated
 
 
 def _current_claim(recognition: Recognition):
