@@ -182,7 +182,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
             here = bool(wait) and inline.takes(upload)
             if here:  # read before storing: a storage may move an uploaded temporary file
                 upload.seek(0)
-                data_here = upload.read()
+                started = inline.start(upload.read(), params.get("model") or settings.DEFAULT_MODEL, params["top_k"])
                 upload.seek(0)
             # One write transaction for the upload, its key and, for a browser without one yet, its session.
             try:
@@ -193,7 +193,7 @@ class RecognitionList(uploads.UploadLimits, APIView):
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
             if here:
-                result = inline.run(recognition, data_here)
+                result = inline.run(recognition, started)
                 finished_here = result is not None
         try:
             if not finished_here:  # what this request wrote it knows; another's it reads

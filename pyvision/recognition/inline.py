@@ -11,6 +11,7 @@ still go to the workers, whose memory and turns are shared fairly.
 """
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 
@@ -24,6 +25,8 @@ from .transient import TRANSIENT_ERRORS
 
 _batchers: dict[str, Batcher] = {}
 _batchers_lock = threading.Lock()
+# As many as the requests that may be served at once.
+_recognisers = ThreadPoolExecutor(max_workers=settings.WEB_THREADS, thread_name_prefix="inline")
 
 
 def batcher(model: str) -> Batcher:
@@ -54,16 +57,30 @@ def claimed_by() -> str:
     return recovery.worker_name()
 
 
-def run(recognition, data: bytes | None = None) -> RecognitionResult | None:
-    """Recognise a recognition submitted with ``claimed_by=claimed_by()``, from ``data``
-    or else its stored file: the result once it is written (the instance then holds what
-    was written), else None (failed, or taken by the workers: if the model's queue is
-    full or the database or storage fails on the way)."""
+def start(data: bytes, model: str, top_k: int) -> Future:
+    """Begin decoding and inferring an upload's bytes on a thread of this process, while
+    the request stores the upload: a future of the result and the decoded picture (from
+    which ``run`` makes the thumbnail). Its result is written only by ``run``, once the
+    upload is stored; if storing fails, it is dropped."""
+    def recognise():
+        decoded = {}
+        result = batcher(model).recognize(data, top_k, decoded_to=lambda picture: decoded.update(picture=picture))
+        return result, decoded["picture"]
+
+    return _recognisers.submit(recognise)
+
+
+def run(recognition, started: Future | None = None) -> RecognitionResult | None:
+    """Recognise a recognition submitted with ``claimed_by=claimed_by()``: the work
+    ``started`` on its bytes, or else its stored file. Returns the result once it is
+    written (the instance then holds what was written), else None (failed, or taken by
+    the workers: if the model's queue is full or the database or storage fails on the
+    way)."""
     # onnxruntime is loaded with the first recognition, not with the web process.
     from . import worker
 
     try:
-        return worker.recognise_claimed(recognition, data=data, loaded=batcher)
+        return worker.recognise_claimed(recognition, started=started, loaded=batcher)
     except (QueueFull, *TRANSIENT_ERRORS):
         pipeline.enqueue(recognition.pk)
         return None

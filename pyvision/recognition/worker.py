@@ -7,6 +7,7 @@ Each worker process loads each model once, reads the image through the storage A
 import hashlib
 import logging
 import threading
+from concurrent.futures import Future
 from datetime import timedelta
 
 from django.conf import settings
@@ -144,23 +145,28 @@ def recognise(recognition_id) -> None:
     recognise_claimed(Recognition.objects.select_related("image").get(pk=recognition_id))
 
 
-def recognise_claimed(recognition: Recognition, *, data: bytes | None = None, loaded=model) -> RecognitionResult | None:
-    """``recognition``, as its claim left it, with its image. ``data``: the image's bytes,
-    where the caller has them (the web process that received them, see inline.py);
-    ``loaded``: this process's models. Returns the result once it is written (the
-    instance then holds what was written), else None."""
+def recognise_claimed(recognition: Recognition, *, started: Future | None = None, loaded=model) -> RecognitionResult | None:
+    """``recognition``, as its claim left it, with its image. ``started``: the engine's
+    work on the image, begun by the web process that received it while it stored the
+    upload (inline.start), a future of the result and the decoded picture; else the
+    stored file is recognised with ``loaded``, this process's models. Returns the result
+    once it is written (the instance then holds what was written), else None."""
     log.info("recognition %s: attempt %d started", recognition.pk, recognition.attempts)
     if not recognition.image.file:
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
         return
     try:
-        if data is None:
+        if started is not None:
+            result, picture = started.result()
+            thumbnail = files.save_thumbnail(recognition.image, picture)
+        else:
             with recognition.image.file.open("rb") as f:
                 data = f.read()
-        thumbnail = {}
-        result = loaded(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: thumbnail.update(
-            name=files.save_thumbnail(recognition.image, picture)))
-        return result if finish(recognition, result, thumbnail.get("name", "")) else None
+            made = {}
+            result = loaded(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: made.update(
+                name=files.save_thumbnail(recognition.image, picture)))
+            thumbnail = made.get("name", "")
+        return result if finish(recognition, result, thumbnail) else None
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
     except catalog.UnknownModel as exc:
