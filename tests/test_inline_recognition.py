@@ -5,11 +5,13 @@ given back to the workers if that process stops beating or its model's queue is 
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
+from django.db.models.query import QuerySet
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from pyvision.engine.batcher import QueueFull
-from pyvision.recognition import files, inline, pipeline, recovery, worker
+from pyvision.recognition import files, finished, inline, pipeline, recovery, worker
 from pyvision.recognition.models import Recognition
 from tests.test_api import RECOGNITIONS, small_png, upload
 
@@ -53,6 +55,33 @@ def test_a_result_whose_writing_failed_is_not_answered_as_done(photo, monkeypatc
     read = client.get(f"{RECOGNITIONS}/{answered.json()['id']}")
     assert answered.json()["status"] != "done"
     assert answered.json() == read.json()
+
+
+def test_an_upload_saved_before_the_database_went_away_is_answered_as_saved(photo, monkeypatch):
+    # The database goes away as the result is written: the upload is stored (a 503 would
+    # have the client send it again), its result not.
+    down = []
+    fetch, update = QuerySet._fetch_all, QuerySet.update
+
+    def unless_down(real):
+        def query(*args, **kwargs):
+            if down:
+                raise OperationalError("server closed the connection unexpectedly")
+            return real(*args, **kwargs)
+        return query
+
+    def database_goes_away(*args):
+        down.append(True)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(QuerySet, "_fetch_all", unless_down(fetch))
+    monkeypatch.setattr(QuerySet, "update", unless_down(update))
+    monkeypatch.setattr(files, "attach_thumbnail", database_goes_away)
+    monkeypatch.setattr(pipeline, "enqueue", lambda pk: None)
+    monkeypatch.setattr(finished, "wait_for", lambda pk, wait: None)
+    answered = upload(APIClient(), photo("coffee.png"), query="?wait=1")
+    assert answered.status_code == 202
+    assert answered.json()["status"] == "running" and answered.json()["hedged"] is None
 
 
 def test_without_wait_or_above_the_size_the_workers_recognise(settings, django_capture_on_commit_callbacks):

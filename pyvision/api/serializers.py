@@ -236,6 +236,8 @@ class RecognitionSerializer(serializers.Serializer):
 
     @extend_schema_field(HedgedSerializer(allow_null=True))
     def get_hedged(self, recognition):
+        if recognition.status != Recognition.Status.DONE:
+            return None  # not read: an answer made while the database is away still says what it knows
         if self.context.get("result") is not None:
             return answers.hedged_now(recognition.model, self.context["result"].probabilities, self.context["lang"])
         return answers.stored(recognition, self.context["lang"])
