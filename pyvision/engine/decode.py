@@ -13,6 +13,7 @@ could copy them at full size.
 import io
 import struct
 import warnings
+from functools import cache
 
 import numpy as np
 import pillow_heif
@@ -180,9 +181,10 @@ def _decode_streamed(data: bytes, size: tuple[int, int]) -> Image.Image | None:
         give_back_freed_heap()
 
 
+@cache
 def _libvips():
-    """Imported on the first large image: a process that never decodes one (most web
-    processes) does without libvips' 16 MB."""
+    """Imported and set up on the first large image: a process that never decodes one
+    (most web processes) does without libvips' 16 MB."""
     import pyvips
 
     # Its operation cache would keep the last decodes' buffers alive. One thread per
