@@ -93,8 +93,9 @@ def conditions(model: str) -> str:
     reference, the CPU's int8 features and onnxruntime's version."""
     spec = get_spec(model)
     reference_sha = hashlib.sha256((SELFCHECK_DIR / "reference.json").read_bytes()).hexdigest()[:16]
-    features = ",".join(name for name, on in cpu()["features"].items() if on)
-    return (f"{model} {expected_sha256()[spec.filename][:16]} {reference_sha} {MAX_MEAN_DISTANCE} {cpu()['model']} "
+    this_cpu = cpu()
+    features = ",".join(name for name, on in this_cpu["features"].items() if on)
+    return (f"{model} {expected_sha256()[spec.filename][:16]} {reference_sha} {MAX_MEAN_DISTANCE} {this_cpu['model']} "
             f"{features} {_installed_runtime()}")
 
 

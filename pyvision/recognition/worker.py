@@ -4,6 +4,7 @@ Each worker process loads each model once, reads the image through the storage A
 (never a path it shares with the web process), and writes the result atomically, once.
 """
 
+import functools
 import hashlib
 import logging
 import threading
@@ -81,11 +82,7 @@ def get_ready() -> None:
     if loads_model_at_start():
         model(name)
         return
-    found = cache.get(_check_key(name))
-    if found is None:
-        found = selfcheck.check_apart(name)
-        cache.set(_check_key(name), found, timeout=None)
-    found = reported(found)
+    found = reported(cache.get(_check_key(name)) or _check_and_keep(name))
     with _models_lock:
         _model_checks[name] = found
 
@@ -95,10 +92,19 @@ def check_ahead() -> None:
     CPU for those that will not load it at start. Made again by each setup, so an upgrade
     never leaves the last release's answer."""
     if not loads_model_at_start():
-        cache.set(_check_key(settings.DEFAULT_MODEL), selfcheck.check_apart(settings.DEFAULT_MODEL), timeout=None)
+        _check_and_keep(settings.DEFAULT_MODEL)
 
 
+def _check_and_keep(name: str) -> selfcheck.ModelCheck:
+    found = selfcheck.check_apart(name)
+    cache.set(_check_key(name), found, timeout=None)
+    return found
+
+
+@functools.cache
 def _check_key(name: str) -> str:
+    """The same for a process's life: it reads the model file's and the reference's
+    sums, the CPU and the installed packages."""
     conditions = f"{pyvision.__version__}:{selfcheck.conditions(name)}"
     return f"selfcheck:{hashlib.sha256(conditions.encode()).hexdigest()[:32]}"
 
