@@ -40,6 +40,7 @@ class Batcher:
         self._waiting: queue.Queue[tuple[np.ndarray, Future]] = queue.Queue(maxsize=queue_limit)
         # Held while the model runs, by the model's thread or by a lone caller.
         self._running = threading.Lock()
+        self._gathered: np.ndarray | None = None
         threading.Thread(target=self._serve, name=f"batcher-{classifier.spec.name}", daemon=True).start()
 
     def submit(self, pixels: np.ndarray) -> Future:
@@ -93,10 +94,23 @@ class Batcher:
 
     def _run(self, batch: list[tuple[np.ndarray, Future]]) -> None:
         try:
-            probabilities, embeddings = self.classifier.infer(np.stack([pixels for pixels, _ in batch]))
+            probabilities, embeddings = self.classifier.infer(self._inputs(batch))
         except Exception as exc:  # the callers get the error; the thread lives on for the next batch
             for _, future in batch:
                 future.set_exception(exc)
             return
         for i, (_, future) in enumerate(batch):
             future.set_result((probabilities[i], None if embeddings is None else embeddings[i]))
+
+    def _inputs(self, batch: list[tuple[np.ndarray, Future]]) -> np.ndarray:
+        first = batch[0][0]
+        if len(batch) == 1:  # a lone caller's, or the model thread's
+            return first[None]
+        # Only the model's thread runs batches of several: each is gathered into the same
+        # memory. A new array for each was page-faulted in afresh, 4% of a busy web process.
+        if self._gathered is None:
+            self._gathered = np.empty((self.max_batch, *first.shape), first.dtype)
+        inputs = self._gathered[:len(batch)]
+        for row, (pixels, _) in zip(inputs, batch):
+            row[...] = pixels
+        return inputs

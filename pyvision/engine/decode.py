@@ -69,7 +69,8 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
                 image.load()
                 if draft_size is not None:
                     image = _shrink(image, draft_size)
-                image = ImageOps.exif_transpose(image)
+                # In place: without an orientation to apply, it would return a copy (0.4 ms).
+                ImageOps.exif_transpose(image, in_place=True)
                 return to_rgb(image)
     except UnidentifiedImageError:
         raise ImageError(errors.NOT_AN_IMAGE, "The file is not an image in a supported format "
