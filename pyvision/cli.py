@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     classify = commands.add_parser("classify", help="recognise image files or folders")
     classify.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    add_model_arguments(classify)
+    add_model_arguments(classify, pipelined=True)
     classify.add_argument("--top", type=int, default=5, help="how many classes to show (default 5)")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
     add_jobs_argument(classify)
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     tag.add_argument("--server", metavar="URL", help="classify on this pyvision server (POST /api/v1/classify) instead of here")
     tag.add_argument("--token", default=os.environ.get("PYVISION_API_TOKEN", ""),
                      help="the server's API token (default PYVISION_API_TOKEN)")
-    add_model_arguments(tag)
+    add_model_arguments(tag, pipelined=True)
     tag.add_argument("--lang", default="en", type=languages, metavar="LANG,...",
                      help=f"keyword languages, comma-separated: {', '.join(LANGUAGES)} (default en)")
     tag.add_argument("--top", type=int, default=3, help="at most this many classes per photo (default 3)")
@@ -131,14 +131,21 @@ def service():
     return service
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, *, pipelined: bool = False) -> None:
+    from pyvision.engine.pipeline import LOCAL_BATCHES_AT_ONCE
     from pyvision.engine.registry import DEFAULT_MODEL, MODELS, REFERENCE_MODEL
 
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="|".join([*sorted(MODELS), REFERENCE_MODEL.name, "CUSTOM"]),
                         help=f"default {DEFAULT_MODEL}; {REFERENCE_MODEL.name} is the float model lite0 was quantised from; "
                              "CUSTOM: a model added with `pyvision models add`")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                        help="onnxruntime threads per inference (default: one per core)")
+    cores = os.cpu_count() or 1
+    if pipelined:
+        parser.add_argument("--threads", type=int, default=max(1, cores // LOCAL_BATCHES_AT_ONCE),
+                            help=f"onnxruntime threads per batch; {LOCAL_BATCHES_AT_ONCE} batches run at once "
+                                 "(default: the cores shared among them)")
+    else:
+        parser.add_argument("--threads", type=int, default=cores,
+                            help="onnxruntime threads per inference (default: one per core)")
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
@@ -178,7 +185,7 @@ def say(line: str, file=None) -> None:
 
 
 def classify_command(args) -> int:
-    from pyvision.engine.pipeline import Failure, pipelined
+    from pyvision.engine.pipeline import LOCAL_BATCH_SIZE, LOCAL_BATCHES_AT_ONCE, Failure, pipelined
     from pyvision.library.photos import photos, pixels_for
 
     if not 1 <= args.top <= 1000:
@@ -188,7 +195,8 @@ def classify_command(args) -> int:
     failures = 0
     with progress(len(files)) as bar:
         for path, outcome in pipelined(files, pixels_for(classifier), lambda batch: classifier.classify_batch(batch, args.top),
-                                       jobs=args.jobs):
+                                       jobs=args.jobs, batch_size=LOCAL_BATCH_SIZE,
+                                       batches_at_once=LOCAL_BATCHES_AT_ONCE):
             bar.update()
             if isinstance(outcome, Failure):
                 failures += 1
@@ -269,13 +277,17 @@ def tag_command(args) -> int:
 
 
 def local_backend(args):
+    from pyvision.engine.pipeline import LOCAL_BATCH_SIZE, LOCAL_BATCHES_AT_ONCE
     from pyvision.library.keywords import CustomKeywords, ImageNetKeywords
     from pyvision.library.photos import pixels_for
     from pyvision.library.tagging import Backend, engine_answers
 
     classifier = load_classifier(args, pipelined=True)
     spec = classifier.spec
-    backend = partial(Backend, pixels_for(classifier), engine_answers(classifier, args.top), args.jobs)
+    # The hedged answer is shown as keywords (--hedged), or in the CSV and JSON rows.
+    answers = engine_answers(classifier, args.top, hedged=bool(args.hedged or args.csv or args.json))
+    backend = partial(Backend, pixels_for(classifier), answers, args.jobs, batch_size=LOCAL_BATCH_SIZE,
+                      batches_at_once=LOCAL_BATCHES_AT_ONCE)
     if spec.is_custom:
         return backend(version=f"{spec.name}@{spec.sha256}",
                        names=CustomKeywords(spec.name, {label.id: label.names for label in spec.labels}))
