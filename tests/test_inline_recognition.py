@@ -119,6 +119,26 @@ def test_a_full_model_queue_hands_the_recognition_to_the_workers(monkeypatch, dj
     assert recognition.status == "done" and recognition.attempts == 2
 
 
+def test_a_queue_found_full_after_decoding_leaves_no_thumbnail_behind(media, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    # The thumbnail is made from the picture while the model would run: refused by the
+    # model's queue, the recognition goes to the workers, and that thumbnail goes too.
+    def full(pixels):
+        raise QueueFull()
+
+    monkeypatch.setattr(inline.batcher("lite0"), "submit", full)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(APIClient(), small_png(), query="?wait=1")
+    assert response.status_code == 202
+    assert not list(media.glob("thumbnails/**/*.jpg"))
+    monkeypatch.undo()
+    worker.run(response.json()["id"])
+    recognition = Recognition.objects.select_related("image").get(pk=response.json()["id"])
+    assert recognition.status == "done"
+    assert [path.relative_to(media).as_posix() for path in media.glob("thumbnails/**/*.jpg")] == [
+        recognition.image.thumbnail.name]
+
+
 def test_a_web_process_that_died_mid_recognition_loses_nothing(photo):
     from django.core.files.base import ContentFile
 

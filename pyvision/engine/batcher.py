@@ -63,15 +63,14 @@ class Batcher:
                   decoded_to: "Callable[[Image.Image], None] | None" = None) -> RecognitionResult:
         """Like Classifier.recognize: decode and preprocess here, infer in the shared batch.
         ``inference_ms`` includes the wait for the batch. ``decoded_to`` gets the decoded
-        picture while the batch runs (the worker makes its thumbnail from it)."""
+        picture before it goes to the model (thumbnails are made from it)."""
         started = time.perf_counter()
         picture = self.classifier.load_image(data)
         pixels = self.classifier.preprocess(picture)
         decoded = time.perf_counter()
-        future = self.submit(pixels)
         if decoded_to is not None:
             decoded_to(picture)
-        probabilities, embedding = future.result()
+        probabilities, embedding = self.submit(pixels).result()
         return RecognitionResult(self.classifier.top_k(probabilities, k), (decoded - started) * 1000,
                                  (time.perf_counter() - decoded) * 1000, probabilities, embedding)
 

@@ -12,6 +12,7 @@ still go to the workers, whose memory and turns are shared fairly.
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -57,20 +58,34 @@ def claimed_by() -> str:
     return recovery.worker_name()
 
 
-def start(data: bytes, model: str, top_k: int) -> Future:
+@dataclass(frozen=True)
+class Begun:
+    """The engine's work on an upload's bytes, begun while the request stores the upload:
+    the decoded picture as soon as it is decoded (the request makes the thumbnail from it
+    while the model runs), then the RecognitionResult."""
+
+    picture: Future
+    result: Future
+
+
+def start(data: bytes, model: str, top_k: int) -> Begun:
     """Begin decoding and inferring an upload's bytes on a thread of this process, while
-    the request stores the upload: a future of the result and the decoded picture (from
-    which ``run`` makes the thumbnail). Its result is written only by ``run``, once the
-    upload is stored; if storing fails, it is dropped."""
-    def recognise():
-        decoded = {}
-        result = batcher(model).recognize(data, top_k, decoded_to=lambda picture: decoded.update(picture=picture))
-        return result, decoded["picture"]
+    the request stores the upload. Its result is written only by ``run``, once the upload
+    is stored; if storing fails, it is dropped."""
+    picture: Future = Future()
 
-    return _recognisers.submit(recognise)
+    def recognise() -> RecognitionResult:
+        try:
+            return batcher(model).recognize(data, top_k, decoded_to=picture.set_result)
+        except BaseException as exc:
+            if not picture.done():  # the picture's waiter learns why there is none
+                picture.set_exception(exc)
+            raise
+
+    return Begun(picture, _recognisers.submit(recognise))
 
 
-def run(recognition, started: Future | None = None) -> RecognitionResult | None:
+def run(recognition, started: Begun | None = None) -> RecognitionResult | None:
     """Recognise a recognition submitted with ``claimed_by=claimed_by()``: the work
     ``started`` on its bytes, or else its stored file. Returns the result once it is
     written (the instance then holds what was written), else None (failed, or taken by

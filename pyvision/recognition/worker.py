@@ -8,8 +8,8 @@ import functools
 import hashlib
 import logging
 import threading
-from concurrent.futures import Future
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +32,9 @@ from .logs import about_recognition
 from .models import UNKNOWN_PIXELS, Prediction, Recognition
 from .signals import recognition_done
 from .transient import TRANSIENT_ERRORS
+
+if TYPE_CHECKING:  # inline imports this module
+    from .inline import Begun
 
 log = logging.getLogger(__name__)
 
@@ -151,20 +154,25 @@ def recognise(recognition_id) -> None:
     recognise_claimed(Recognition.objects.select_related("image").get(pk=recognition_id))
 
 
-def recognise_claimed(recognition: Recognition, *, started: Future | None = None, loaded=model) -> RecognitionResult | None:
+def recognise_claimed(recognition: Recognition, *, started: "Begun | None" = None, loaded=model) -> RecognitionResult | None:
     """``recognition``, as its claim left it, with its image. ``started``: the engine's
     work on the image, begun by the web process that received it while it stored the
-    upload (inline.start), a future of the result and the decoded picture; else the
-    stored file is recognised with ``loaded``, this process's models. Returns the result
-    once it is written (the instance then holds what was written), else None."""
+    upload (inline.start): the thumbnail is made from its picture while the model runs.
+    Else the stored file is recognised with ``loaded``, this process's models. Returns
+    the result once it is written (the instance then holds what was written), else None."""
     log.info("recognition %s: attempt %d started", recognition.pk, recognition.attempts)
     if not recognition.image.file:
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
         return
     try:
         if started is not None:
-            result, picture = started.result()
-            thumbnail = files.save_thumbnail(recognition.image, picture)
+            thumbnail = files.save_thumbnail(recognition.image, started.picture.result())
+            try:
+                result = started.result.result()
+            except BaseException:
+                if thumbnail:
+                    files.delete_files([thumbnail])
+                raise
         else:
             with recognition.image.file.open("rb") as f:
                 data = f.read()
