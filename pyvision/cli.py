@@ -140,9 +140,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, pipelined: bool = Fa
                              "CUSTOM: a model added with `pyvision models add`")
     cores = os.cpu_count() or 1
     if pipelined:
-        parser.add_argument("--threads", type=int, default=max(1, cores // LOCAL_BATCHES_AT_ONCE),
-                            help=f"onnxruntime threads per batch; {LOCAL_BATCHES_AT_ONCE} batches run at once "
-                                 "(default: the cores shared among them)")
+        default = max(1, cores - LOCAL_BATCHES_AT_ONCE + 1)
+        parser.add_argument("--threads", type=int, default=default,
+                            help=f"onnxruntime threads: {LOCAL_BATCHES_AT_ONCE} batches run at once, each on its own "
+                                 f"thread and a pool of THREADS - 1 that they share (default {default}: every core busy)")
     else:
         parser.add_argument("--threads", type=int, default=cores,
                             help="onnxruntime threads per inference (default: one per core)")

@@ -43,9 +43,11 @@ def test_the_answer_of_a_waiting_upload_is_what_reading_it_back_gives(photo, lan
     assert answered.json()["hedged"] is not None and len(answered.json()["predictions"]) == 5
 
 
-@pytest.mark.parametrize("error", [OSError("the storage is away"), RuntimeError("a bug")])
-def test_a_result_whose_writing_failed_is_not_answered_as_done(photo, monkeypatch, error):
-    # The thumbnail is recorded last, in the result's transaction: it is rolled back.
+@pytest.mark.parametrize("error", [OSError("the storage is away"), OperationalError("the database is away"),
+                                   RuntimeError("a bug")])
+def test_a_result_whose_writing_failed_is_not_answered_as_done(photo, media, monkeypatch, error):
+    # The thumbnail is recorded last, in the result's transaction: it is rolled back, and
+    # its file, which no row names, is removed.
     def attach_fails(*args):
         raise error
 
@@ -55,6 +57,7 @@ def test_a_result_whose_writing_failed_is_not_answered_as_done(photo, monkeypatc
     read = client.get(f"{RECOGNITIONS}/{answered.json()['id']}")
     assert answered.json()["status"] != "done"
     assert answered.json() == read.json()
+    assert not list(media.glob("thumbnails/**/*.jpg"))
 
 
 def test_an_upload_saved_before_the_database_went_away_is_answered_as_saved(photo, monkeypatch):
@@ -137,6 +140,27 @@ def test_a_queue_found_full_after_decoding_leaves_no_thumbnail_behind(media, mon
     assert recognition.status == "done"
     assert [path.relative_to(media).as_posix() for path in media.glob("thumbnails/**/*.jpg")] == [
         recognition.image.thumbnail.name]
+
+
+@pytest.mark.usefixtures("static_from_apps")
+def test_a_page_upload_refused_by_a_full_queue_leaves_no_thumbnail_behind(photo, media, settings, monkeypatch):
+    # Without a client waiting, the thumbnail is made before the model's queue is asked.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    client = Client()
+    client.get("/")
+    settings.INLINE_MAX_PIXELS = 451 * 300
+
+    def full(pixels):
+        raise QueueFull()
+
+    monkeypatch.setattr(inline.batcher("lite0"), "submit", full)
+    response = client.post("/upload", {"image": [SimpleUploadedFile("chelsea.png", photo("chelsea.png"))]},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert Recognition.objects.get().status == "queued"
+    assert not list(media.glob("thumbnails/**/*.jpg"))
 
 
 def test_a_web_process_that_died_mid_recognition_loses_nothing(photo):

@@ -165,21 +165,7 @@ def recognise_claimed(recognition: Recognition, *, started: "Begun | None" = Non
         fail(recognition, FILE_MISSING, "The uploaded file was not an image and has not been kept.")
         return
     try:
-        if started is not None:
-            thumbnail = files.save_thumbnail(recognition.image, started.picture.result())
-            try:
-                result = started.result.result()
-            except BaseException:
-                if thumbnail:
-                    files.delete_files([thumbnail])
-                raise
-        else:
-            with recognition.image.file.open("rb") as f:
-                data = f.read()
-            made = {}
-            result = loaded(recognition.model).recognize(data, recognition.top_k, decoded_to=lambda picture: made.update(
-                name=files.save_thumbnail(recognition.image, picture)))
-            thumbnail = made.get("name", "")
+        result, thumbnail = _recognised(recognition, started, loaded)
         return result if finish(recognition, result, thumbnail) else None
     except ImageError as exc:
         fail(recognition, exc.code, exc.message)
@@ -197,6 +183,30 @@ def recognise_claimed(recognition: Recognition, *, started: "Begun | None" = Non
         else:
             log.exception("recognition %s: unexpected error", recognition.pk)
             fail(recognition, INTERNAL_ERROR, "The recognition failed unexpectedly; it has been logged.")
+
+
+def _recognised(recognition: Recognition, started: "Begun | None", loaded) -> tuple[RecognitionResult, str]:
+    """The engine's result, and the stored name of the thumbnail made from the same decode
+    ("" if the image has one). If the recognition fails after the thumbnail is made (the
+    model's queue full, an inference error), the thumbnail is removed."""
+    made = {}
+
+    def make_thumbnail(picture) -> None:
+        made["name"] = files.save_thumbnail(recognition.image, picture)
+
+    try:
+        if started is not None:
+            make_thumbnail(started.picture.result())
+            result = started.result.result()
+        else:
+            with recognition.image.file.open("rb") as f:
+                data = f.read()
+            result = loaded(recognition.model).recognize(data, recognition.top_k, decoded_to=make_thumbnail)
+    except BaseException:
+        if made.get("name"):
+            files.delete_files([made["name"]])
+        raise
+    return result, made.get("name", "")
 
 
 # How often a worker looks again for the fairest recognition when another worker took it first.
@@ -285,19 +295,23 @@ def finish(recognition: Recognition, result: RecognitionResult, thumbnail: str =
     outcome = dict(status=Recognition.Status.DONE, finished_at=finished_at,
                    queue_ms=_ms(recognition.started_at - recognition.created_at), decode_ms=result.decode_ms,
                    inference_ms=result.inference_ms, total_ms=_ms(finished_at - recognition.created_at))
-    attached = False
-    with transaction.atomic():
-        updated = _current_claim(recognition).update(**outcome)
-        if updated:
-            targets = catalog.prediction_targets(recognition.model, [p.index for p in result.predictions])
-            Prediction.objects.bulk_create(
-                Prediction(recognition=recognition, rank=p.rank, score=p.score, **target)
-                for p, target in zip(result.predictions, targets)
-            )
-            recognition_done.send(Recognition, recognition=recognition, result=result)
-            attached = bool(thumbnail) and files.attach_thumbnail(recognition.image, thumbnail)
-    if thumbnail and not attached:
-        files.delete_files([thumbnail])
+    linked = attached = False
+    try:
+        with transaction.atomic():
+            updated = _current_claim(recognition).update(**outcome)
+            if updated:
+                targets = catalog.prediction_targets(recognition.model, [p.index for p in result.predictions])
+                Prediction.objects.bulk_create(
+                    Prediction(recognition=recognition, rank=p.rank, score=p.score, **target)
+                    for p, target in zip(result.predictions, targets)
+                )
+                recognition_done.send(Recognition, recognition=recognition, result=result)
+                linked = bool(thumbnail) and files.attach_thumbnail(recognition.image, thumbnail)
+        attached = linked  # committed
+    finally:
+        # Superseded, raced by another thumbnail, or rolled back: no row names this file.
+        if thumbnail and not attached:
+            files.delete_files([thumbnail])
     if updated:
         # Committed: the caller may answer from the instance instead of reading it back.
         for field, value in outcome.items():
