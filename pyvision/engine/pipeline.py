@@ -20,8 +20,8 @@ Outcome = TypeVar("Outcome")
 
 UNREADABLE_FILE = "unreadable_file"
 BATCH_SIZE = 16
-# The model on this machine runs two batches at once, each on half the cores:
-# onnxruntime's threads wait for each other after every layer, and the other batch fills
+# The model on this machine runs two batches at once, sharing onnxruntime's threads: the
+# threads of one batch wait for each other after every layer, and the other batch fills
 # those waits. An image costs the model as much in a batch of 8 as in one of 16, and
 # smaller batches keep every core busy sooner at the start and longer at the end.
 LOCAL_BATCH_SIZE = 8
