@@ -71,8 +71,8 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
 def check_owner_limits(owner, session_key: str, size: int, pixels: int | None) -> None:
     """One owner may not fill the queue for everyone, nor the disk."""
     anonymous = owner is None
-    queued = Recognition.objects.filter(
-        image__in=access.owned_images(owner, session_key), status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING],
+    queued = access.owned_recognitions(owner, session_key).filter(
+        status__in=[Recognition.Status.QUEUED, Recognition.Status.RUNNING],
     ).aggregate(pixels=Sum(Coalesce("image__pixels", Value(UNKNOWN_PIXELS))))["pixels"] or 0
     # Always one at a time at least, however large.
     if queued and queued + (pixels or UNKNOWN_PIXELS) > settings.OWNER_QUEUE_MEGAPIXELS * 1_000_000:

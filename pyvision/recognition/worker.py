@@ -261,8 +261,8 @@ def fairest(waiting: list[dict]) -> dict:
 
 
 def oldest_of(owner: dict):
-    images = access.owned_images(owner["image__owner_id"], owner["image__session_key"])
-    return Recognition.objects.filter(status=Recognition.Status.QUEUED, image__in=images).order_by(
+    recognitions = access.owned_recognitions(owner["image__owner_id"], owner["image__session_key"])
+    return recognitions.filter(status=Recognition.Status.QUEUED).order_by(
         "created_at").values_list("pk", flat=True).first()
 
 
