@@ -119,8 +119,7 @@ class Classify(uploads.UploadLimits, APIView):
         else:
             prepared = [f.result() for f in [_decoders.submit(self._attempt, prepare, s, model.classifier) for s in sources]]
         try:
-            pending = [(model.submit(outcome[0]), outcome[1], time.perf_counter()) if isinstance(outcome, tuple)
-                       else outcome for outcome in prepared]
+            pending = [submitted(model, outcome) if isinstance(outcome, tuple) else outcome for outcome in prepared]
         except QueueFull:
             raise errors.ApiError(errors.QUEUE_FULL, retry_after=pipeline.RETRY_AFTER_SECONDS) from None
 
@@ -153,6 +152,14 @@ class Classify(uploads.UploadLimits, APIView):
             return job(*args)
         except ImageFailed as failed:
             return failed
+
+
+def submitted(model, prepared: tuple) -> tuple:
+    """(future, decode_ms, time queued) of an image's pixels handed to the model. Timed from
+    before the hand-over: a lone image is inferred by the submitting thread itself."""
+    pixels, decode_ms = prepared
+    queued = time.perf_counter()
+    return model.submit(pixels), decode_ms, queued
 
 
 def elapsed_ms(since: float) -> float:

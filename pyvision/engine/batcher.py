@@ -63,16 +63,17 @@ class Batcher:
                   decoded_to: "Callable[[Image.Image], None] | None" = None) -> RecognitionResult:
         """Like Classifier.recognize: decode and preprocess here, infer in the shared batch.
         ``inference_ms`` includes the wait for the batch. ``decoded_to`` gets the decoded
-        picture before it goes to the model (thumbnails are made from it)."""
+        picture before it goes to the model (thumbnails are made from it), on neither clock."""
         started = time.perf_counter()
         picture = self.classifier.load_image(data)
         pixels = self.classifier.preprocess(picture)
-        decoded = time.perf_counter()
+        decode_ms = (time.perf_counter() - started) * 1000
         if decoded_to is not None:
             decoded_to(picture)
+        submitted = time.perf_counter()
         probabilities, embedding = self.submit(pixels).result()
-        return RecognitionResult(self.classifier.top_k(probabilities, k), (decoded - started) * 1000,
-                                 (time.perf_counter() - decoded) * 1000, probabilities, embedding)
+        return RecognitionResult(self.classifier.top_k(probabilities, k), decode_ms,
+                                 (time.perf_counter() - submitted) * 1000, probabilities, embedding)
 
     def _next_batch(self) -> list[tuple[np.ndarray, Future]]:
         batch = [self._waiting.get()]

@@ -2,6 +2,7 @@
 the queue is bounded; a failing batch fails its callers, not the batcher."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -99,3 +100,10 @@ def test_a_failing_batch_fails_its_callers_and_the_next_one_runs(classifier, pho
     with pytest.raises(Exception):
         batcher.submit(np.zeros((3, 5, 5), np.float32)).result(timeout=30)  # the wrong shape for the model
     assert batcher.submit(classifier.prepare(photo("coffee.png"))).result(timeout=30)[0].argmax() == 967
+
+
+def test_what_is_done_with_the_decoded_picture_counts_as_neither_decoding_nor_inference(classifier, photo):
+    # A worker makes the thumbnail there: a slow storage must not show as a slow model.
+    batcher = Batcher(classifier)
+    result = batcher.recognize(photo("rocket.jpg"), decoded_to=lambda picture: time.sleep(1))
+    assert result.predictions and 0 < result.decode_ms < 1000 and 0 < result.inference_ms < 1000
