@@ -6,11 +6,14 @@ worker, manage) do.
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
+import signal
 import sys
 from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 from tqdm import tqdm
 
@@ -22,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     classify = commands.add_parser("classify", help="recognise image files or folders")
     classify.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     add_model_arguments(classify, pipelined=True)
-    classify.add_argument("--top", type=int, default=5, help="how many classes to show (default 5)")
+    classify.add_argument("--top", type=bounded(int, 1, 1000), default=5, help="how many classes to show, 1-1000 (default 5)")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
     add_jobs_argument(classify)
     classify.set_defaults(handler=classify_command)
@@ -35,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     add_model_arguments(tag, pipelined=True)
     tag.add_argument("--lang", default="en", type=languages, metavar="LANG,...",
                      help=f"keyword languages, comma-separated: {', '.join(LANGUAGES)} (default en)")
-    tag.add_argument("--top", type=int, default=3, help="at most this many classes per photo (default 3)")
-    tag.add_argument("--min-score", type=float, default=0.2, metavar="S",
+    tag.add_argument("--top", type=bounded(int, 1, 1000), default=3, help="at most this many classes per photo, 1-1000 (default 3)")
+    tag.add_argument("--min-score", type=bounded(float, 0, 1), default=0.2, metavar="S",
                      help="keep only classes at least this likely, 0-1 (default 0.2)")
     tag.add_argument("--hedged", action="store_true",
                      help="where the model is not sure of one class, tag the most specific kind it is sure of "
@@ -122,13 +125,40 @@ def main(argv: list[str] | None = None) -> int:
     manage.set_defaults(handler=lambda args: service().manage(args.arguments))
 
     args = parser.parse_args(argv)
-    return args.handler(args) or 0
+    try:
+        status = args.handler(args) or 0
+        sys.stdout.flush()  # here, where a reader that went away is caught, not at exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`pyvision classify DIR | head`): stop without a traceback,
+        # with the status of a writer that SIGPIPE ended.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def bounded(kind: type, low: float, high: float):
+    """An argparse type: a number of ``kind`` from ``low`` to ``high``; a wrong one is a
+    usage error (status 2), as argparse's own are."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:  # NaN is in no range
+            raise argparse.ArgumentTypeError(f"{text} is not between {low:g} and {high:g}")
+        return value
+
+    return parse
 
 
 def service():
     from pyvision import service
 
     return service
+
+
+# Threads a command may start: more would only take memory and time to start.
+MAX_THREADS = 256
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, pipelined: bool = False) -> None:
@@ -141,17 +171,17 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, pipelined: bool = Fa
     cores = os.cpu_count() or 1
     if pipelined:
         default = max(1, cores - LOCAL_BATCHES_AT_ONCE + 1)
-        parser.add_argument("--threads", type=int, default=default,
+        parser.add_argument("--threads", type=bounded(int, 1, MAX_THREADS), default=default,
                             help=f"onnxruntime threads: {LOCAL_BATCHES_AT_ONCE} batches run at once, each on its own "
                                  f"thread and a pool of THREADS - 1 that they share (default {default}: every core busy)")
     else:
-        parser.add_argument("--threads", type=int, default=cores,
+        parser.add_argument("--threads", type=bounded(int, 1, MAX_THREADS), default=cores,
                             help="onnxruntime threads per inference (default: one per core)")
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="files read and decoded at once (default: one per core)")
+    parser.add_argument("--jobs", type=bounded(int, 0, MAX_THREADS), default=os.cpu_count() or 1,
+                        help="files read and decoded at once (default, or 0: one per core)")
 
 
 def load_classifier(args, *, pipelined: bool = False):
@@ -189,11 +219,12 @@ def classify_command(args) -> int:
     from pyvision.engine.pipeline import LOCAL_BATCH_SIZE, LOCAL_BATCHES_AT_ONCE, Failure, pipelined
     from pyvision.library.photos import photos, pixels_for
 
-    if not 1 <= args.top <= 1000:
-        sys.exit("pyvision classify: --top must be between 1 and 1000")
     classifier = load_classifier(args, pipelined=True)
-    files = list(photos(args.paths))
-    failures = 0
+    unreadable = []
+    files = list(photos(args.paths, unreadable))
+    for problem in unreadable:
+        report_failure(args, problem.path, problem.code, problem.message)
+    failures = len(unreadable)
     with progress(len(files)) as bar:
         for path, outcome in pipelined(files, pixels_for(classifier), lambda batch: classifier.classify_batch(batch, args.top),
                                        jobs=args.jobs, batch_size=LOCAL_BATCH_SIZE,
@@ -207,7 +238,7 @@ def classify_command(args) -> int:
                     {"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)} for p in outcome
                 ]}, ensure_ascii=False))
             else:
-                say(f"{path}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in outcome))
+                say(f"{printable(path)}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in outcome))
     return 1 if failures else 0
 
 
@@ -215,7 +246,13 @@ def report_failure(args, path: Path, code: str, message: str) -> None:
     if args.json:
         say(json.dumps({"path": str(path), "error": {"code": code, "message": message}}, ensure_ascii=False))
     else:
-        say(f"{path}: error {code}: {message}", file=sys.stderr)
+        say(f"{printable(path)}: error {code}: {message}", file=sys.stderr)
+
+
+def printable(path: Path) -> str:
+    """A file name as a terminal may show it: control characters (an escape sequence would
+    retitle or clear the terminal, a newline split the line) written as Python escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(path))
 
 
 LANGUAGES = ("en", "zh-hans", "zh-hant", "ar", "es", "fr", "he", "ru")
@@ -233,38 +270,40 @@ def tag_command(args) -> int:
     import csv
     from collections import Counter
 
+    from pyvision.engine.pipeline import Failure
     from pyvision.library import tagging
     from pyvision.library.photos import photos
 
-    if not 0 <= args.min_score <= 1:
-        sys.exit("pyvision tag: --min-score must be between 0 and 1")
-    if not 1 <= args.top <= 1000:
-        sys.exit("pyvision tag: --top must be between 1 and 1000")
     options = tagging.Options(languages=args.lang, top=args.top, min_score=args.min_score, xmp=args.xmp,
                               basename=args.sidecar_name == "basename", force=args.force, dry_run=args.dry_run,
                               hedged=args.hedged)
     backend = server_backend(args) if args.server else local_backend(args)
-    files = list(photos(args.paths))
+    unreadable = []
+    files = list(photos(args.paths, unreadable))
     counts, failures = Counter(), Counter()
-    table = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None
+    try:
+        table = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None
+    except OSError as exc:
+        wrong_argument("tag", f"--csv {args.csv}: {exc.strerror or exc}")
     rows = csv.writer(table) if table else None
     if rows:
         rows.writerow(["path", "status", "model", "wnids", "labels", "scores", "keywords", "hedged_wnid", "hedged",
                        "hedged_score", "error"])
     try:
-        with progress(len(files)) as bar:
-            for row in tagging.tag(files, options, backend):
+        with progress(len(unreadable) + len(files)) as bar:
+            not_walked = [tagging.Row(problem.path, tagging.FAILED, error=Failure(problem.code, problem.message))
+                          for problem in unreadable]
+            for row in itertools.chain(not_walked, tagging.tag(files, options, backend)):
                 bar.update()
                 counts[row.status] += 1
                 if row.error:
                     failures[row.error.code] += 1
                 show_row(args, row)
                 if rows:
-                    rows.writerow([row.path, row.status, args.model, " ".join(p.wnid for p in row.predictions),
-                                   "; ".join(p.label for p in row.predictions),
-                                   " ".join(f"{p.score:.4f}" for p in row.predictions),
-                                   "; ".join(row.keywords), *hedged_columns(row.hedged),
-                                   row.error.code if row.error else ""])
+                    rows.writerow(map(spreadsheet_cell, [
+                        row.path, row.status, args.model, " ".join(p.wnid for p in row.predictions),
+                        "; ".join(p.label for p in row.predictions), " ".join(f"{p.score:.4f}" for p in row.predictions),
+                        "; ".join(row.keywords), *hedged_columns(row.hedged), row.error.code if row.error else ""]))
     except tagging.BackendRefused as exc:
         sys.exit(f"pyvision tag: {exc}")
     except KeyboardInterrupt:
@@ -303,9 +342,9 @@ def server_backend(args):
     from pyvision.library.tagging import Backend, BackendRefused
 
     if args.model == REFERENCE_MODEL.name:
-        sys.exit(f"pyvision tag: a server runs {', '.join(MODELS)} and its custom models, not {args.model}")
+        wrong_argument("tag", f"a server runs {', '.join(MODELS)} and its custom models, not {args.model}")
     if args.top > MAX_TOP_K:
-        sys.exit(f"pyvision tag: --top must be between 1 and {MAX_TOP_K} with --server")
+        wrong_argument("tag", f"--top must be between 1 and {MAX_TOP_K} with --server")
     server = Server(args.server, token=args.token, model=args.model, top=args.top)
     try:
         model = server.describe_model()
@@ -330,11 +369,26 @@ def show_row(args, row) -> None:
             "hedged": {"wnid": row.hedged.wnid, "label": node_label(row.hedged.wnid, "en"),
                        "score": round(row.hedged.score, 6)} if row.hedged else None,
             "error": {"code": row.error.code, "message": row.error.message} if row.error else None,
+            "note": row.note or None,
         }, ensure_ascii=False))
     elif row.error:
-        say(f"{row.path}: error {row.error.code}: {row.error.message}", file=sys.stderr)
+        say(f"{printable(row.path)}: error {row.error.code}: {row.error.message}", file=sys.stderr)
+    elif row.note:
+        say(f"{printable(row.path)}: {row.status}: {row.note}", file=sys.stderr)
     elif row.status != "skipped":
-        say(f"{row.path}: " + (", ".join(row.keywords) or f"no class above {args.min_score:.0%}"))
+        say(f"{printable(row.path)}: " + (", ".join(row.keywords) or f"no class above {args.min_score:.0%}"))
+
+
+def spreadsheet_cell(value) -> str:
+    """A spreadsheet runs a cell that starts with = + - @ as a formula, and a file may be
+    named so: such a cell is written as text."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def wrong_argument(command: str, message: str) -> NoReturn:
+    print(f"pyvision {command}: {message}", file=sys.stderr)
+    sys.exit(2)  # argparse's status for a wrong argument
 
 
 def hedged_columns(hedged) -> list:

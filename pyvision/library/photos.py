@@ -1,7 +1,9 @@
 """The photos under some files and folders, and what the model or a server needs of each."""
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import numpy as np
 from pyvision.engine.classifier import Classifier
 from pyvision.engine.decode import DEFAULT_MAX_PIXELS
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
+from pyvision.engine.pipeline import UNREADABLE_FILE
 
 from . import raw
 from .raw import RAW_SUFFIXES
@@ -16,28 +19,54 @@ from .raw import RAW_SUFFIXES
 PHOTO_SUFFIXES = IMAGE_SUFFIXES | RAW_SUFFIXES
 
 
-def photos(paths: Iterable[Path]) -> Iterator[Path]:
-    """Each photo once, folders walked recursively in name order.
+@dataclass(frozen=True)
+class Unreadable:
+    """A folder, or a file named on the command line or linked in a folder, that cannot be
+    read: said as a failure, so that no photo goes missing from a run without a word."""
+
+    path: Path
+    code: str
+    message: str
+
+
+UNREADABLE_FOLDER = "unreadable_folder"
+
+
+def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path]:
+    """Each photo once, folders walked recursively in name order; what cannot be read on
+    the way is added to ``unreadable``.
 
     Hidden files and folders (``.thumbnails``, ``.git``...) and everything that is not a
     photo (sidecars included) are left out; a file named on the command line is taken
-    whatever its name. Symbolic links to folders are followed, each folder once, so a
-    link back up the tree ends the walk there instead of looping.
+    whatever its name, if it is a regular file (a FIFO would block a read forever, and
+    /dev/zero never end it). Symbolic links to folders are followed, each folder once, so
+    a link back up the tree ends the walk there instead of looping.
     """
     seen: set[tuple[int, int]] = set()
     for path in paths:
-        if path.is_dir():
-            yield from _walk(path, seen)
-        else:
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            yield path  # said missing when it is read, as a file that vanishes mid-run is
+            continue
+        except OSError as exc:
+            unreadable.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
+            continue
+        if stat.S_ISDIR(mode):
+            yield from _walk(path, seen, unreadable)
+        elif stat.S_ISREG(mode):
             yield path
+        else:
+            unreadable.append(Unreadable(path, UNREADABLE_FILE, "not a regular file"))
 
 
-def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
+def _walk(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) -> Iterator[Path]:
     try:
         info = folder.stat()
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        # A folder we may not read is not the library's fault: the rest is walked.
+    except OSError as exc:
+        # The rest of the library is walked; this folder is said, not passed over in silence.
+        problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
         return
     if (info.st_dev, info.st_ino) in seen:
         return
@@ -46,15 +75,20 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
+        is_photo = path.suffix.lower() in PHOTO_SUFFIXES
         try:
             is_dir = entry.is_dir()
             is_file = not is_dir and entry.is_file()
-        except OSError:
+        except OSError as exc:
+            if is_photo:
+                problems.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
             continue
         if is_dir:
-            yield from _walk(path, seen)
-        elif is_file and path.suffix.lower() in PHOTO_SUFFIXES:
+            yield from _walk(path, seen, problems)
+        elif is_file and is_photo:
             yield path
+        elif is_photo and entry.is_symlink() and not path.exists():
+            problems.append(Unreadable(path, UNREADABLE_FILE, "a symbolic link to nothing"))
 
 
 def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:

@@ -7,7 +7,7 @@ done and the next one carries on where it stopped.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +17,11 @@ from pyvision.engine.hedging import Hedged, hedge
 from pyvision.engine.pipeline import BATCH_SIZE, UNREADABLE_FILE, Failure, pipelined
 from pyvision.engine.results import Prediction
 
-from . import keywords, xmp
+from . import keywords, raw, xmp
 
 TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
+# A dry run's row for a photo it would have tagged: nothing was written.
+WOULD_TAG = "would_tag"
 ClassNames = keywords.ImageNetKeywords | keywords.CustomKeywords
 UNWRITABLE_SIDECAR = "unwritable_sidecar"
 
@@ -82,13 +84,20 @@ class Row:
     keywords: list[str] = field(default_factory=list)
     error: Failure | None = None
     hedged: Hedged | None = None
+    # Why a photo that was not tagged was skipped, where it is not plain (already tagged).
+    note: str = ""
 
 
-def tag(photos: Iterable[Path], options: Options, backend: Backend) -> Iterator[Row]:
+def tag(photos: list[Path], options: Options, backend: Backend) -> Iterator[Row]:
     """One row per photo: first those decided without reading them (skipped, or gone),
     then the others as they are classified."""
+    shared = _sidecars_shared(photos, options)
     stamps: dict[Path, xmp.Stamp] = {}
     for photo in photos:
+        if photo in shared:
+            yield Row(photo, SKIPPED, note=f"its sidecar {xmp.sidecar_path(photo, basename=True).name} is "
+                                           f"{shared[photo].name}'s")
+            continue
         try:
             stamp = xmp.Stamp.of(photo, backend.version, options.settings)
         except OSError as exc:
@@ -105,6 +114,19 @@ def tag(photos: Iterable[Path], options: Options, backend: Backend) -> Iterator[
             yield Row(photo, FAILED, error=outcome)
         else:
             yield _tagged(photo, outcome, stamps[photo], options, backend.names)
+
+
+def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, Path]:
+    """With Lightroom's sidecar names, IMG_1.CR2 and IMG_1.JPG both name IMG_1.xmp: each
+    would replace the other's keywords on every run. The sidecar is the RAW file's, as in
+    Lightroom (else the first photo's by name); the others map to the photo it belongs to."""
+    if not (options.xmp and options.basename):
+        return {}
+    owners: dict[Path, Path] = {}
+    for photo in sorted(photos, key=lambda photo: (not raw.is_raw(photo), str(photo))):
+        owners.setdefault(xmp.sidecar_path(photo, basename=True), photo)
+    return {photo: owner for photo in photos
+            if (owner := owners[xmp.sidecar_path(photo, basename=True)]) != photo}
 
 
 def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames) -> Row:
@@ -128,7 +150,7 @@ def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, nam
             return Row(photo, FAILED, kept, words, Failure(exc.code, str(exc)), hedged)
         except OSError as exc:
             return Row(photo, FAILED, kept, words, Failure(UNWRITABLE_SIDECAR, exc.strerror or str(exc)), hedged)
-    return Row(photo, TAGGED, kept, words, hedged=hedged)
+    return Row(photo, WOULD_TAG if options.dry_run else TAGGED, kept, words, hedged=hedged)
 
 
 def engine_answers(classifier, top: int, *, hedged: bool = True) -> Callable[[list[np.ndarray]], list[Answer]]:
@@ -148,7 +170,8 @@ def engine_answers(classifier, top: int, *, hedged: bool = True) -> Callable[[li
 
 
 def summary(counts: Counter, failures: Counter, dry_run: bool) -> str:
-    text = f"{counts[TAGGED]} {'would be tagged' if dry_run else 'tagged'}, {counts[SKIPPED]} skipped, {counts[FAILED]} failed"
+    text = (f"{counts[WOULD_TAG]} would be tagged" if dry_run else f"{counts[TAGGED]} tagged") + \
+        f", {counts[SKIPPED]} skipped, {counts[FAILED]} failed"
     if failures:
         text += " (" + ", ".join(f"{code} {n}" for code, n in failures.most_common()) + ")"
     return text

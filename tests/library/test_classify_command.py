@@ -51,3 +51,19 @@ def test_on_a_terminal_result_lines_are_never_mixed_with_the_bar(tmp_path):
     assert len(results) == 40
     assert sum(line.startswith('{"path": ') and line.endswith("}") for line in shown) == 40
     assert "100%" in screen.decode()  # the bar was there
+
+
+def test_a_file_it_cannot_read_is_said_and_fails_the_run(library, capsys):
+    (library / "gone.jpg").symlink_to(library / "nowhere.jpg")
+    assert cli.main(["classify", str(library)]) == 1
+    assert "gone.jpg: error unreadable_file: a symbolic link to nothing" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly(tmp_path):
+    for i in range(60):
+        shutil.copy(SKIMAGE_DATA / "coffee.png", tmp_path / f"{i:02}.png")
+    # `pyvision classify DIR | head -1`: after the first line, each write meets a closed pipe.
+    run = subprocess.run(["bash", "-o", "pipefail", "-c", f'"{sys.executable}" -m pyvision classify "{tmp_path}" | head -1'],
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.startswith(str(tmp_path / "00.png")) and "Traceback" not in run.stderr
+    assert run.returncode == 141  # as a writer that SIGPIPE ended

@@ -27,6 +27,20 @@ def test_a_second_run_skips_every_photo_and_writes_nothing(library, capsys):
     assert sidecar_times(library) == written
 
 
+def test_photos_sharing_a_lightroom_sidecar_tag_it_once_then_both_are_skipped(tmp_path, capsys):
+    # IMG_1.jpg and IMG_1.png both name IMG_1.xmp: each run re-tagged one over the other.
+    shutil.copy(SKIMAGE_DATA / "chelsea.png", tmp_path / "IMG_1.jpg")
+    shutil.copy(SKIMAGE_DATA / "coffee.png", tmp_path / "IMG_1.png")
+    assert cli.main(["tag", "--xmp", "--sidecar-name", "basename", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert "IMG_1.png: skipped: its sidecar IMG_1.xmp is IMG_1.jpg's" in err and "1 tagged, 1 skipped" in err
+    written = sidecar_times(tmp_path)
+    assert list(written) == [tmp_path / "IMG_1.xmp"] and "espresso" not in (tmp_path / "IMG_1.xmp").read_text()
+    assert cli.main(["tag", "--xmp", "--sidecar-name", "basename", str(tmp_path)]) == 0
+    assert capsys.readouterr().err.strip().endswith("0 tagged, 2 skipped, 0 failed")
+    assert sidecar_times(tmp_path) == written
+
+
 def test_a_changed_photo_another_model_or_force_tag_again(library, capsys):
     assert cli.main(["tag", "--xmp", str(library)]) == 0
     shutil.copy(SKIMAGE_DATA / "rocket.jpg", library / "coffee.png")  # same name, another picture

@@ -27,14 +27,42 @@ def test_json_and_csv_have_a_row_per_photo(library, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--min-score", "2"], "--min-score must be between 0 and 1"),
+    (["--min-score", "2"], "--min-score: 2 is not between 0 and 1"),
+    (["--min-score", "nan"], "--min-score: nan is not between 0 and 1"),
+    (["--top", "0"], "--top: 0 is not between 1 and 1000"),
+    (["--jobs", "-3"], "--jobs: -3 is not between 0 and 256"),
+    (["--threads", "100000"], "--threads: 100000 is not between 1 and 256"),
     (["--server", "http://127.0.0.1:9", "--top", "11"], "--top must be between 1 and 10 with --server"),
     (["--server", "http://127.0.0.1:9", "--model", "lite0-fp32"], "a server runs lite0, lite2"),
 ])
-def test_what_cannot_be_done_is_refused_before_any_work(library, arguments, message):
+def test_what_cannot_be_done_is_refused_before_any_work_as_a_usage_error(library, arguments, message, capsys):
     with pytest.raises(SystemExit) as refused:
         cli.main(["tag", *arguments, str(library)])
-    assert message in str(refused.value)
+    assert refused.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_csv_file_that_cannot_be_written_is_refused_before_any_work(library, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", "--csv", str(tmp_path / "no" / "such" / "folder.csv"), str(library)])
+    assert refused.value.code == 2 and "No such file or directory" in capsys.readouterr().err
+
+
+def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
+    (library / "coffee.png").rename(library / "=HYPERLINK(1)\x1b]0;title\x07.png")
+    table = tmp_path / "tags.csv"
+    assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "=HYPERLINK(1)\\x1b]0;title\\x07.png: espresso" in out
+    with table.open(encoding="utf-8") as f:
+        paths = [row["path"] for row in csv.DictReader(f)]
+    assert all(not path.startswith("=") for path in paths)
+
+
+def test_a_dry_run_says_what_it_would_tag(library, capsys):
+    assert cli.main(["tag", "--xmp", "--dry-run", "--json", str(library)]) == 0
+    out, err = capsys.readouterr()
+    assert {json.loads(line)["status"] for line in out.splitlines()} == {"would_tag"}
+    assert err.strip() == "2 would be tagged, 0 skipped, 0 failed"
 
 
 def test_an_unknown_language_is_refused(library, capsys):

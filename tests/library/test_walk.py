@@ -1,4 +1,9 @@
-"""Which files `pyvision tag` and `pyvision classify` take from the folders they are given."""
+"""Which files `pyvision tag` and `pyvision classify` take from the folders they are given,
+and what they say of those they cannot read."""
+
+import os
+import subprocess
+import sys
 
 from pathlib import Path
 
@@ -12,16 +17,53 @@ def test_photos_are_found_recursively_once_each_without_hidden_folders_or_sideca
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "sub" / "loop").symlink_to(tmp_path)  # a link back up the tree
     (tmp_path / "elsewhere").symlink_to(tmp_path / "sub" / "deeper")  # the same folder twice
-    found = [p.resolve().relative_to(tmp_path).as_posix() for p in photos([tmp_path, tmp_path / "sub"])]
+    found = [p.resolve().relative_to(tmp_path).as_posix() for p in photos([tmp_path, tmp_path / "sub"], [])]
     assert sorted(found) == ["a.jpg", "b.JPEG", "f.heic", "sub/c.png", "sub/deeper/d.CR2", "sub/e.dng"]
 
 
 def test_a_file_named_on_the_command_line_is_taken_whatever_its_name(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a photo")
-    assert list(photos([notes])) == [notes]
+    assert list(photos([notes], [])) == [notes]
 
 
 def test_an_unreadable_or_missing_folder_is_passed_over(tmp_path):
-    assert list(photos([tmp_path / "gone" / "folder"])) == [tmp_path / "gone" / "folder"]
-    assert list(photos([Path(tmp_path)])) == []
+    assert list(photos([tmp_path / "gone" / "folder"], [])) == [tmp_path / "gone" / "folder"]
+    assert list(photos([Path(tmp_path)], [])) == []
+
+
+def test_links_to_nothing_and_link_loops_named_as_photos_are_said(tmp_path):
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (tmp_path / "a.jpg").symlink_to(tmp_path / "b.jpg")
+    (tmp_path / "b.jpg").symlink_to(tmp_path / "a.jpg")
+    (tmp_path / "notes.txt").symlink_to(tmp_path / "nowhere.txt")  # not a photo: nothing to say
+    unreadable = []
+    assert list(photos([tmp_path], unreadable)) == []
+    assert {(u.path.name, u.code) for u in unreadable} == {
+        ("gone.jpg", "unreadable_file"), ("a.jpg", "unreadable_file"), ("b.jpg", "unreadable_file")}
+
+
+def test_a_file_named_that_is_not_a_regular_file_is_not_read(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")  # reading it would wait forever for a writer
+    unreadable = []
+    assert list(photos([tmp_path / "pipe.jpg", Path("/dev/zero")], unreadable)) == []
+    assert [(u.path, u.message) for u in unreadable] == [
+        (tmp_path / "pipe.jpg", "not a regular file"), (Path("/dev/zero"), "not a regular file")]
+
+
+def test_a_folder_that_cannot_be_read_is_said_and_the_rest_walked(tmp_path):
+    (tmp_path / "closed").mkdir()
+    (tmp_path / "closed" / "a.jpg").write_bytes(b"")
+    (tmp_path / "b.jpg").write_bytes(b"")
+    (tmp_path / "closed").chmod(0)
+    walk = ("import pathlib, sys; from pyvision.library.photos import photos; unreadable = []; "
+            "print([p.name for p in photos([pathlib.Path(sys.argv[1])], unreadable)], "
+            "[(u.path.name, u.code) for u in unreadable])")
+    command = [sys.executable, "-c", walk, str(tmp_path)]
+    if os.geteuid() == 0:  # root reads any folder: the walk runs without the capabilities that let it
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+    finally:
+        (tmp_path / "closed").chmod(0o755)
+    assert out.strip() == "['b.jpg'] [('closed', 'unreadable_folder')]"
