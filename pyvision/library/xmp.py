@@ -8,6 +8,7 @@ recorded in its own namespace, so the next run replaces exactly that.
 """
 
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ _NEW = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 """.encode()
 # Sidecars are the person's files: no entity may be expanded, nothing fetched.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+# darktable keeps its whole edit history in the sidecar, and that is still well under a megabyte.
+_LARGEST_SIDECAR = 16 * 2**20
+_LISTS = {f"{{{NS['rdf']}}}{kind}" for kind in ("Bag", "Seq", "Alt")}
 
 
 class SidecarError(Exception):
@@ -67,7 +71,7 @@ def sidecar_path(photo: Path, *, basename: bool = False) -> Path:
 def read_stamp(sidecar: Path) -> Stamp | None:
     """The stamp of pyvision's last keywords in this sidecar, if it has some."""
     try:
-        tree = _parse(sidecar.read_bytes())
+        tree = _parse(_read(sidecar))
         values = {name: tree.findtext(f".//pyvision:{name}", namespaces=NS)
                   for name in ("Model", "Settings", "SourceSize", "SourceModified")}
         return Stamp(values["Model"], values["Settings"], int(values["SourceSize"]), int(values["SourceModified"]))
@@ -78,7 +82,7 @@ def read_stamp(sidecar: Path) -> Stamp | None:
 def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
     """Put pyvision's keywords in the sidecar, in place of those it wrote before."""
     try:
-        data = sidecar.read_bytes()
+        data = _read(sidecar)
     except FileNotFoundError:
         data = _NEW
     tree = _parse(data)
@@ -89,40 +93,65 @@ def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp
     _remove_pyvision_properties(rdf)
     description = rdf.find("rdf:Description", NS)
     if description is None:
-        description = etree.SubElement(rdf, _name("rdf", "Description"), {_name("rdf", "about"): ""})
+        description = etree.Element(_name("rdf", "Description"), {_name("rdf", "about"): ""})
+        _insert(rdf, len(rdf), [description])
 
-    subjects = _bag(rdf, description, "dc", "subject")
+    subjects = _list(rdf, description, "dc", "subject")
     for li in subjects.findall("rdf:li", NS):
         if li.text in before:
             subjects.remove(li)
     present = {li.text for li in subjects.findall("rdf:li", NS)}
     # A keyword the person already has stays theirs: pyvision neither repeats nor owns it.
     added = [k for k in dict.fromkeys(keywords) if k not in present]
-    _append(subjects, added)
+    _add_items(subjects, added)
 
-    paths = _bag(rdf, description, "lr", "hierarchicalSubject")
+    paths = _list(rdf, description, "lr", "hierarchicalSubject")
     for li in paths.findall("rdf:li", NS):
         if (li.text or "").startswith(ROOT + SEPARATOR):
             paths.remove(li)
-    _append(paths, dict.fromkeys(hierarchy))
+    _add_items(paths, dict.fromkeys(hierarchy))
 
-    for name, value in (("Model", stamp.model), ("Settings", stamp.settings),
-                        ("SourceSize", stamp.source_size), ("SourceModified", stamp.source_modified_ns)):
-        etree.SubElement(description, _name("pyvision", name)).text = str(value)
-    _append(etree.SubElement(etree.SubElement(description, _name("pyvision", "Keywords")), _name("rdf", "Bag")), added)
+    recorded = [_element("pyvision", name, str(value)) for name, value in (
+        ("Model", stamp.model), ("Settings", stamp.settings),
+        ("SourceSize", stamp.source_size), ("SourceModified", stamp.source_modified_ns))]
+    _insert(description, 0, recorded)
+    _add_items(_new_bag(description, len(recorded), _name("pyvision", "Keywords")), added)
     for bag in (subjects, paths):
         if len(bag) == 0:
             bag.getparent().getparent().remove(bag.getparent())
     etree.cleanup_namespaces(description, top_nsmap={p: NS[p] for p in ("dc", "lr", "pyvision")})
-    etree.indent(description, space=" ", level=2)
     _replace(sidecar, etree.tostring(tree, encoding="utf-8"))
+
+
+def _read(sidecar: Path) -> bytes:
+    """The sidecar's bytes, if it is a regular file (or a link to one) of a sidecar's size."""
+    # Looked at before opening it, as opening a device may do something (a tape rewinds);
+    # and again once open, in case it was swapped in between. Opening a FIFO would wait
+    # for a writer, but not when non-blocking.
+    _require_regular(os.stat(sidecar), sidecar)
+    with open(os.open(sidecar, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+        _require_regular(os.fstat(f.fileno()), sidecar)
+        data = f.read(_LARGEST_SIDECAR + 1)
+    if len(data) > _LARGEST_SIDECAR:
+        raise SidecarError(f"{sidecar} is larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
+    return data
+
+
+def _require_regular(info: os.stat_result, sidecar: Path) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise SidecarError(f"{sidecar} is not a regular file.")
 
 
 def _parse(data: bytes) -> etree._ElementTree:
     try:
-        return etree.ElementTree(etree.fromstring(data, _PARSER))
+        tree = etree.ElementTree(etree.fromstring(data, _PARSER))
     except etree.XMLSyntaxError as exc:
         raise SidecarError(f"The sidecar is not well-formed XML ({exc}).") from None
+    if tree.docinfo.doctype:
+        # Written again, it would lose its DOCTYPE and keep references to the entities that
+        # were declared there, which then no reader can resolve. No XMP packet has a DTD.
+        raise SidecarError("The sidecar has a DOCTYPE, which no XMP packet has.")
+    return tree
 
 
 def _name(prefix: str, local: str) -> str:
@@ -138,42 +167,109 @@ def _remove_pyvision_properties(rdf: etree._Element) -> None:
             del description.attrib[attribute]
 
 
-def _bag(rdf: etree._Element, description: etree._Element, prefix: str, local: str) -> etree._Element:
-    """The rdf:Bag of a property wherever a description of the sidecar has it, or a new one."""
-    bag = rdf.find(f".//{prefix}:{local}/rdf:Bag", NS)
-    if bag is None:
-        bag = etree.SubElement(etree.SubElement(description, _name(prefix, local)), _name("rdf", "Bag"))
+def _list(rdf: etree._Element, description: etree._Element, prefix: str, local: str) -> etree._Element:
+    """The list (rdf:Bag, Seq or Alt) of a property wherever a description of the sidecar
+    has it, or a new Bag. A single value, which RDF also allows as the property's text or
+    as an attribute of the description, becomes a Bag holding it: a second property beside
+    it would be read by photo managers in its place, or dropped."""
+    name = _name(prefix, local)
+    prop = rdf.find(f"rdf:Description/{prefix}:{local}", NS)
+    if prop is not None:
+        return _list_of(prop, f"{prefix}:{local}")
+    holder = rdf.find(f"rdf:Description[@{prefix}:{local}]", NS)
+    if holder is None:
+        return _new_bag(description, 0, name)
+    bag = _new_bag(holder, 0, name)
+    _add_items(bag, [holder.attrib.pop(name)])
     return bag
 
 
-def _append(bag: etree._Element, values) -> None:
-    for value in values:
-        etree.SubElement(bag, _name("rdf", "li")).text = value
+def _list_of(prop: etree._Element, label: str) -> etree._Element:
+    lists = [child for child in prop if child.tag in _LISTS]
+    if lists:
+        return lists[0]
+    if len(prop) or prop.attrib:
+        raise SidecarError(f"The sidecar's {label} is neither a list nor a text.")
+    value, prop.text = prop.text, None
+    bag = etree.Element(_name("rdf", "Bag"))
+    _insert(prop, 0, [bag])
+    _add_items(bag, [value] if value else [])
+    return bag
+
+
+def _new_bag(parent: etree._Element, index: int, name: str) -> etree._Element:
+    """A new property holding an empty rdf:Bag, put at index in parent."""
+    prop = etree.Element(name)
+    _insert(parent, index, [prop])
+    bag = etree.Element(_name("rdf", "Bag"))
+    _insert(prop, 0, [bag])
+    return bag
+
+
+def _add_items(container: etree._Element, values) -> None:
+    # A Seq's order is the person's and an Alt's first item its default: pyvision's go last there.
+    index = 0 if container.tag == _name("rdf", "Bag") else len(container)
+    _insert(container, index, [_element("rdf", "li", value) for value in values])
+
+
+def _element(prefix: str, local: str, text: str) -> etree._Element:
+    element = etree.Element(_name(prefix, local))
+    element.text = text
+    return element
+
+
+def _insert(parent: etree._Element, index: int, elements: list[etree._Element]) -> None:
+    """Put pyvision's new elements at index in parent, each followed by a copy of the
+    whitespace in front of the first one: what the person had keeps its exact text,
+    whitespace included, and taking them out again, tails and all, leaves it as it was."""
+    laid_out = bool(elements) and len(parent) == 0 and not (parent.text or "").strip()
+    if laid_out:
+        # Nothing but whitespace in it, so no text to keep: indented one level in.
+        closing = "\n" + " " * sum(1 for _ in parent.iterancestors())
+        parent.text = closing + " "
+    space = parent.text if index == 0 else parent[index - 1].tail
+    for offset, element in enumerate(elements):
+        element.tail = space if not (space or "").strip() else None
+        parent.insert(index + offset, element)
+    if laid_out:
+        elements[-1].tail = closing
 
 
 def _replace(path: Path, data: bytes) -> None:
     """Write a new file beside the old one, then rename it over: an interrupted run
     leaves the old sidecar or the new one, never half of one."""
     try:
-        mode = path.stat().st_mode & 0o7777
-        replacing = True
+        old = path.stat()
+        mode = old.st_mode & 0o7777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        mode, replacing = 0o666 & ~umask, False
+        old, mode = None, 0o666 & ~umask
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(data)
-            if replacing:
+            if old is not None:
                 # The old sidecar may hold the person's own keywords: the new one must be
                 # on disk before the rename, even if the power fails. A new sidecar lost
                 # that way costs only a re-tag.
                 f.flush()
                 os.fsync(f.fileno())
+        if old is not None:
+            _keep_owner(temporary, old)
+        # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _keep_owner(path: Path, old: os.stat_result) -> None:
+    """Root rewriting a person's sidecar must not make it root's, which its owner may then not read."""
+    try:
+        os.chown(path, old.st_uid, old.st_gid)
+    except PermissionError:
+        # Only root may give a file away: anyone else's rewrite is theirs, as any file they write.
+        pass

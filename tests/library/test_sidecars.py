@@ -3,8 +3,14 @@ language asked for; the person's own metadata kept; originals never changed."""
 
 import os
 import shutil
+import stat
+import threading
+
+import pytest
+from lxml import etree
 
 from pyvision import cli
+from pyvision.library import xmp
 from tests.library.conftest import CATS, ESPRESSO, as_list, exiftool
 
 PERSONS_SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -99,3 +105,131 @@ def test_a_sidecar_that_is_not_xml_is_left_alone(library, capsys):
     assert sidecar.read_bytes() == b"not xml at all"
     assert "unreadable_sidecar" in capsys.readouterr().err
     assert not [p for p in os.listdir(library) if p.endswith(".tmp")]
+
+
+BILLION_LAUGHS = "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
+
+
+@pytest.mark.parametrize("doctype, reference", [
+    ('<!DOCTYPE x:xmpmeta [<!ENTITY xxe "boo">]>', "&xxe;"),
+    ('<!DOCTYPE x:xmpmeta [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>', "&xxe;"),
+    (f'<!DOCTYPE x:xmpmeta [<!ENTITY lol0 "lol">{BILLION_LAUGHS}]>', "&lol9;"),
+])
+def test_a_sidecar_with_a_doctype_is_left_alone(library, capsys, doctype, reference):
+    """Written again it would lose the DOCTYPE and keep the references to its entities,
+    which no reader could then resolve; and no entity is ever expanded or fetched."""
+    sidecar = library / "coffee.png.xmp"
+    content = PERSONS_SIDECAR.replace("<x:xmpmeta", doctype + "<x:xmpmeta").replace(">coffee<", f">{reference}<")
+    sidecar.write_text(content, encoding="utf-8")
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 1
+    assert sidecar.read_text(encoding="utf-8") == content
+    assert "unreadable_sidecar" in capsys.readouterr().err
+
+
+def test_the_persons_text_keeps_every_character(library):
+    """Even where it is mixed with comments: only what pyvision adds is laid out."""
+    sidecar = library / "coffee.png.xmp"
+    title = """<dc:title>
+    <rdf:Alt>
+      <rdf:li xml:lang="x-default"><!-- from the camera -->Mittens
+        on the sofa</rdf:li>
+    </rdf:Alt>
+   </dc:title>"""
+    sidecar.write_text(PERSONS_SIDECAR.replace("<rdf:li>coffee</rdf:li>", "<rdf:li><!--c-->Mittens</rdf:li>")
+                       .replace("<lr:hierarchicalSubject>", title + "\n   <lr:hierarchicalSubject>"), encoding="utf-8")
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    written = sidecar.read_text(encoding="utf-8")
+    assert "<rdf:li><!--c-->Mittens</rdf:li>" in written and title in written
+    assert "espresso" in as_list(exiftool(sidecar)["coffee.png.xmp"]["XMP-dc:Subject"])
+
+
+@pytest.mark.parametrize("attributes, properties", [
+    ("", ("<dc:subject><rdf:Seq><rdf:li>mine</rdf:li></rdf:Seq></dc:subject>"
+          "<lr:hierarchicalSubject><rdf:Seq><rdf:li>Places|Rome</rdf:li></rdf:Seq></lr:hierarchicalSubject>")),
+    ("", ('<dc:subject><rdf:Alt><rdf:li xml:lang="x-default">mine</rdf:li></rdf:Alt></dc:subject>'
+          '<lr:hierarchicalSubject><rdf:Alt><rdf:li xml:lang="x-default">Places|Rome</rdf:li></rdf:Alt>'
+          '</lr:hierarchicalSubject>')),
+    ("", "<dc:subject>mine</dc:subject><lr:hierarchicalSubject>Places|Rome</lr:hierarchicalSubject>"),
+    (' dc:subject="mine" lr:hierarchicalSubject="Places|Rome"', ""),
+], ids=["Seq", "Alt", "text", "attribute"])
+def test_the_persons_keywords_in_any_rdf_form_get_pyvisions_beside_them(library, attributes, properties):
+    """A second dc:subject would be read by photo managers in place of the first, or dropped."""
+    sidecar = library / "coffee.png.xmp"
+    start = PERSONS_SIDECAR.index('xmp:Rating="4">')
+    end = PERSONS_SIDECAR.index("</lr:hierarchicalSubject>") + len("</lr:hierarchicalSubject>")
+    sidecar.write_text(f'{PERSONS_SIDECAR[:start]}xmp:Rating="4"{attributes}>{properties}{PERSONS_SIDECAR[end:]}',
+                       encoding="utf-8")
+    assert cli.main(["tag", "--xmp", "--lang", "zh-hans", str(library / "coffee.png")]) == 0
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    tree = etree.parse(sidecar)
+    for name in ("dc:subject", "lr:hierarchicalSubject"):
+        assert len(tree.xpath(f"//{name} | //@{name}", namespaces=xmp.NS)) == 1
+    tags = exiftool(sidecar)["coffee.png.xmp"]
+    assert sorted(as_list(tags["XMP-dc:Subject"])) == ["espresso", "mine"]
+    assert sorted(as_list(tags["XMP-lr:HierarchicalSubject"])) == [
+        "Places|Rome", "pyvision|matter|food|beverage|coffee|espresso"]
+
+
+def test_a_sidecar_larger_than_any_real_one_is_left_alone(library, capsys):
+    sidecar = library / "coffee.png.xmp"
+    # Each comment under libxml2's limit on one text, which would refuse it for another reason.
+    content = PERSONS_SIDECAR.replace("<!-- written by digiKam -->", f"<!-- {' ' * 2**23} -->" * 3).encode()
+    sidecar.write_bytes(content)
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 1
+    assert sidecar.read_bytes() == content
+    assert "unreadable_sidecar" in capsys.readouterr().err
+
+
+def test_a_device_as_sidecar_is_not_read(library, capsys):
+    """Were it /dev/zero, reading it would fill the memory."""
+    sidecar = library / "coffee.png.xmp"
+    sidecar.symlink_to(os.devnull)
+    assert xmp.read_stamp(sidecar) is None
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 1
+    err = capsys.readouterr().err
+    assert "unreadable_sidecar" in err and "not a regular file" in err
+    assert sidecar.is_symlink()
+
+
+def test_a_fifo_as_sidecar_is_not_waited_on(library, capsys):
+    sidecar = library / "coffee.png.xmp"
+    os.mkfifo(sidecar)
+    stop = threading.Event()
+    # Should pyvision open the FIFO, this writer answers (with no XML), so that the test
+    # fails rather than waits forever.
+    writer = threading.Thread(target=_feed, args=(sidecar, stop))
+    writer.start()
+    try:
+        assert xmp.read_stamp(sidecar) is None
+        assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 1
+        err = capsys.readouterr().err
+        assert "unreadable_sidecar" in err and "not a regular file" in err
+        assert stat.S_ISFIFO(os.stat(sidecar).st_mode)
+    finally:
+        stop.set()
+        # Held open until the writer is gone: its open(), whether waiting already or not yet
+        # called, then returns at once.
+        reader = os.open(sidecar, os.O_RDONLY | os.O_NONBLOCK)
+        writer.join()
+        os.close(reader)
+
+
+def _feed(fifo, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            with open(fifo, "wb") as f:
+                f.write(b"not xml")
+        except BrokenPipeError:
+            pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_root_rewriting_a_sidecar_leaves_it_its_owners(library):
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_text(PERSONS_SIDECAR, encoding="utf-8")
+    sidecar.chmod(0o600)
+    os.chown(sidecar, 65534, 65534)
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    info = sidecar.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)
+    assert "espresso" in sidecar.read_text(encoding="utf-8")
