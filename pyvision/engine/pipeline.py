@@ -70,13 +70,20 @@ def pipelined(items: Iterable[Item], prepare: Callable[[Item], Prepared],
             ready = [prepared for _, prepared in batch if not isinstance(prepared, Failure)]
             return batch, processing.submit(process, ready) if ready else None
 
+        def start_batches() -> None:
+            while pending and len(started) < batches_at_once:
+                started.append(start_batch())
+
         refill()
         started: deque[tuple[list, Future | None]] = deque()
         while pending or started:
-            while pending and len(started) < batches_at_once:
-                started.append(start_batch())
+            start_batches()
             batch, processed = started.popleft()
             outcomes = iter(processed.result() if processed else [])
+            # The next batch goes to the model before these go to the caller: what the
+            # caller does with each (`tag` writes its sidecar) must not leave a batch's
+            # turn unused.
+            start_batches()
             for item, prepared in batch:
                 yield item, prepared if isinstance(prepared, Failure) else next(outcomes)
 

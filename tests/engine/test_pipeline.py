@@ -42,3 +42,26 @@ def test_two_batches_are_processed_at_the_same_time():
 
     assert sorted(met) == [0, 10]
     assert [outcome for _, outcome in outcomes] == list(range(40))
+
+
+def test_while_the_caller_works_on_one_batch_the_model_runs_as_many_more():
+    # `tag` writes a sidecar for each outcome it gets: meanwhile the next two batches
+    # must both be in ``process``. The caller holds the first batch's outcomes until they
+    # meet; if its batch still counted against the two, the barrier would break.
+    together = threading.Barrier(3, timeout=10)
+    met = []
+
+    def process(batch: list[int]) -> list[int]:
+        if batch[0] in (10, 20):
+            together.wait()
+            met.append(batch[0])
+        return batch
+
+    outcomes = []
+    for item, outcome in pipelined(range(40), lambda item: item, process, jobs=2, batch_size=10, batches_at_once=2):
+        if item == 0:
+            together.wait()
+        outcomes.append(outcome)
+
+    assert sorted(met) == [10, 20]
+    assert outcomes == list(range(40))
