@@ -338,7 +338,7 @@ def server_backend(args):
     from pyvision.engine.registry import MODELS, REFERENCE_MODEL
     from pyvision.library.keywords import CustomKeywords, ImageNetKeywords
     from pyvision.library.photos import upload
-    from pyvision.library.remote import MAX_TOP_K, Server
+    from pyvision.library.remote import MAX_TOP_K, Server, stop_on_ctrl_c
     from pyvision.library.tagging import Backend, BackendRefused
 
     if args.model == REFERENCE_MODEL.name:
@@ -346,6 +346,7 @@ def server_backend(args):
     if args.top > MAX_TOP_K:
         wrong_argument("tag", f"--top must be between 1 and {MAX_TOP_K} with --server")
     server = Server(args.server, token=args.token, model=args.model, top=args.top)
+    stop_on_ctrl_c(server)
     try:
         model = server.describe_model()
     except BackendRefused as exc:

@@ -1,9 +1,16 @@
 """Classify through a pyvision server's ``POST /api/v1/classify``: a laptop tags its
-library with a stronger machine's cores. Busy answers are waited out, not failed."""
+library with a stronger machine's cores. Busy answers are waited out, not failed; a
+server that stops answering, or answers what this client cannot read, stops the run."""
 
+import itertools
+import signal
+import sys
+import threading
 import time
+from urllib.parse import urlsplit
 
 import requests
+from tqdm import tqdm
 
 from pyvision.engine.hedging import Hedged, hierarchy
 from pyvision.engine.pipeline import Failure
@@ -14,34 +21,62 @@ from .tagging import Answer, BackendRefused
 
 MAX_IMAGES = 16  # what one request to /api/v1/classify may carry
 MAX_TOP_K = 10
-RETRIED = {429, 503}
-SERVER_UNREACHABLE = "server_unreachable"
+BUSY = {429, 503}
+# A reverse proxy's answers while the pyvision behind it is down or restarting.
+GONE = {502, 504}
+UNKNOWN_CLASS = "unknown_class"
+
+
+class Unreachable(Exception):
+    """The server gave no answer for as long as the request would wait."""
 
 
 class Server:
-    def __init__(self, url: str, *, token: str = "", model: str, top: int, attempts: int = 8, timeout: float = 120):
+    """``timeout``: seconds to connect, and to wait for the answer to one request of 16
+    photos. ``reach_within``: how long describe_model, the first request, tries a server
+    it cannot reach (a wrong address is said in seconds); ``unreachable_for``: how long
+    a later request does before the run stops. ``busy_for``: how long one request waits
+    out 429 and 503; ``longest_wait``: the most seconds one Retry-After is obeyed."""
+
+    def __init__(self, url: str, *, token: str = "", model: str, top: int,
+                 timeout: tuple[float, float] = (5, 60), reach_within: float = 5, unreachable_for: float = 30,
+                 busy_for: float = 600, longest_wait: float = 120):
         self.url = url.rstrip("/")
         self.endpoint = self.url + "/api/v1/classify"
-        self.model, self.top, self.attempts, self.timeout = model, top, attempts, timeout
+        self.model, self.top, self.timeout = model, top, timeout
+        self.reach_within, self.unreachable_for = reach_within, unreachable_for
+        self.busy_for, self.longest_wait = busy_for, longest_wait
         self.http = requests.Session()
         if token:
             self.http.headers["Authorization"] = f"Token {token}"
         # A custom model's label names, by label id, as the server's answers give them:
         # this machine's database need not know the model.
         self.label_names: dict[str, dict[str, str]] = {}
+        self.stopping = threading.Event()
+        self.said_long_wait = False
+
+    def stop(self) -> None:
+        """Ends the waits between attempts at once: they run on the pipeline's thread,
+        which an interrupted run waits for before it stops."""
+        self.stopping.set()
 
     def describe_model(self) -> dict:
-        """The server's entry for the model in ``GET /api/v1/models``; raises BackendRefused."""
-        response = self._send("GET", self.url + "/api/v1/models")
-        if isinstance(response, Failure):
-            raise BackendRefused(f"{self.url}: {response.code}: {response.message}")
+        """The server's entry for the model in ``GET /api/v1/models``; raises BackendRefused.
+        The address is checked here, where the command already says what is refused."""
+        check_address(self.url)
+        try:
+            response = self._send("GET", self.url + "/api/v1/models", unreachable_for=self.reach_within)
+        except Unreachable as exc:
+            raise BackendRefused(f"the server at {self.url} cannot be reached: {exc}") from None
         if response.status_code != 200:
             raise BackendRefused(f"{response.url} answered {response.status_code}: {response.text[:300]}")
-        models = response.json()
-        for model in models:
-            if model["name"] == self.model:
-                return model
-        raise BackendRefused(f"{self.url} has no model named {self.model!r}; it has {', '.join(m['name'] for m in models)}")
+        try:
+            models = {model["name"]: model for model in json_of(response)}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._unreadable(exc) from exc
+        if self.model not in models:
+            raise BackendRefused(f"{self.url} has no model named {self.model!r}; it has {', '.join(models)}")
+        return models[self.model]
 
     def classify(self, files: list[tuple[str, bytes]]) -> list[Answer | Failure]:
         """One outcome per file, in order."""
@@ -51,10 +86,11 @@ class Server:
         return outcomes
 
     def _request(self, files: list[tuple[str, bytes]]) -> list[Answer | Failure]:
-        response = self._send("POST", self.endpoint, files=[("image", f) for f in files],
-                              data={"model": self.model, "top_k": self.top})
-        if isinstance(response, Failure):
-            return [response] * len(files)
+        try:
+            response = self._send("POST", self.endpoint, unreachable_for=self.unreachable_for,
+                                  files=[("image", f) for f in files], data={"model": self.model, "top_k": self.top})
+        except Unreachable as exc:
+            raise BackendRefused(f"the server at {self.url} stopped answering: {exc}") from None
         if response.status_code == 413 and len(files) > 1:
             # One file over the server's upload limit: the others still go, one by one.
             return [outcome for f in files for outcome in self._request([f])]
@@ -62,42 +98,144 @@ class Server:
             return [Failure(error_code(response), "The file is over the server's upload limit.")]
         if response.status_code != 200:
             raise BackendRefused(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
-        return [self._answer(result) for result in response.json()["results"]]
+        try:
+            return [self._answer(result) for result in results_of(response, len(files))]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._unreadable(exc) from exc
 
-    def _send(self, method: str, url: str, **request) -> requests.Response | Failure:
-        """The server's answer; a busy or unreachable server is tried again, with backoff,
-        and after the last attempt the reason is a Failure."""
-        for attempt in range(self.attempts):
-            if attempt:
-                time.sleep(wait)
-            try:
-                response = self.http.request(method, url, timeout=self.timeout, **request)
-            except requests.RequestException as exc:
-                failure, wait = Failure(SERVER_UNREACHABLE, str(exc)), backoff(attempt)
+    def _send(self, method: str, url: str, *, unreachable_for: float, **request) -> requests.Response:
+        """The server's answer, 429 and 503 waited out (for ``busy_for`` at most, then
+        BackendRefused). No answer for ``unreachable_for`` in a row raises Unreachable."""
+        busy_until = time.monotonic() + self.busy_for
+        unreachable_until = None
+        for attempt in itertools.count():
+            response = self._attempt(method, url, **request)
+            if isinstance(response, str):
+                unreachable_until = unreachable_until or time.monotonic() + unreachable_for
+                if time.monotonic() >= unreachable_until:
+                    raise Unreachable(response)
+                self._pause(min(backoff(attempt), unreachable_until - time.monotonic()))
                 continue
-            if response.status_code in RETRIED:
-                failure = Failure(error_code(response), "The server stayed busy.")
-                wait = retry_after(response) or backoff(attempt)
-                continue
-            return response
-        return failure
+            unreachable_until = None
+            if response.status_code not in BUSY:
+                return response
+            if time.monotonic() >= busy_until:
+                raise BackendRefused(f"the server at {self.url} stayed busy for {self.busy_for:g} s "
+                                     f"({error_code(response)}): try again later")
+            self._pause(min(self._busy_wait(response, attempt), busy_until - time.monotonic()))
+
+    def _attempt(self, method: str, url: str, **request) -> requests.Response | str:
+        """The server's answer, or why there was none."""
+        connect, read = self.timeout
+        try:
+            response = self.http.request(method, url, timeout=self.timeout, **request)
+        except requests.ConnectTimeout:
+            return f"no connection in {connect:g} s"
+        except requests.ReadTimeout:
+            return f"no answer in {read:g} s"
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            return innermost_reason(exc)
+        except requests.RequestException as exc:
+            raise BackendRefused(f"no request could be sent to {url}: {exc}") from exc
+        if response.status_code in GONE:
+            return f"{response.status_code} {response.reason}"
+        return response
+
+    def _busy_wait(self, response: requests.Response, attempt: int) -> float:
+        asked = retry_after(response)
+        if asked is None:
+            return backoff(attempt)
+        if asked > self.longest_wait and not self.said_long_wait:
+            self.said_long_wait = True
+            # Above the progress bar, as the command's own lines: a long silence is said.
+            tqdm.write(f"the server at {self.url} asks to wait {asked:g} s (Retry-After): "
+                       f"trying again every {self.longest_wait:g} s instead", file=sys.stderr)
+        return min(asked, self.longest_wait)
+
+    def _pause(self, seconds: float) -> None:
+        if self.stopping.wait(max(0.0, seconds)):
+            raise BackendRefused(f"stopped while waiting for the server at {self.url}")
+
+    def _unreadable(self, exc: Exception) -> BackendRefused:
+        why = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        return BackendRefused(f"the server at {self.url} gave an answer pyvision cannot read: {why}")
 
     def _answer(self, result: dict) -> Answer | Failure:
         if result["error"]:
             return Failure(result["error"]["code"], result["error"]["message"])
+        unknown = unknown_classes(result)
+        if unknown:
+            # The other photos' classes are known, and their keywords right: this one alone fails.
+            return Failure(UNKNOWN_CLASS, f"the server named classes this pyvision does not know "
+                                          f"({', '.join(unknown)}): is one of the two older than the other?")
         predictions = []
         for p in result["predictions"]:
             if p["wnid"] is None:
                 # A custom model's label: its names are the server's, it has no class index here.
                 self.label_names[p["label_id"]] = p["names"]
-                predictions.append(Prediction(rank=p["rank"], index=-1, wnid=p["label_id"], label=p["names"]["en"],
-                                              score=p["score"]))
+                predictions.append(Prediction(rank=int(p["rank"]), index=-1, wnid=p["label_id"],
+                                              label=p["names"]["en"], score=float(p["score"])))
             else:
                 # Names come from this package's class data, as they do locally, so a server
                 # whose admin renamed a class gives the same keywords as the engine here.
-                predictions.append(Prediction(rank=p["rank"], index=synset(p["wnid"])["index"], wnid=p["wnid"],
-                                              label=label(p["wnid"], "en"), score=p["score"]))
+                predictions.append(Prediction(rank=int(p["rank"]), index=synset(p["wnid"])["index"], wnid=p["wnid"],
+                                              label=label(p["wnid"], "en"), score=float(p["score"])))
         return Answer(predictions, hedged(result["hedged"]))
+
+
+def stop_on_ctrl_c(server: Server) -> None:
+    """Ctrl-C reaches the main thread only, and an interrupted run first waits for the
+    pipeline's threads: the one waiting out the server is told to stop at once."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        return  # a background job, which Ctrl-C is not meant for
+
+    def interrupted(signum, frame):
+        server.stop()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, interrupted)
+
+
+def check_address(url: str) -> None:
+    """A mistyped --server is refused at once, not after trying to reach it."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number, an unclosed [IPv6 address
+        usable = False
+    if not usable:
+        raise BackendRefused(f"{url!r} is not a server's address: give http://HOST[:PORT] or https://HOST[:PORT]")
+
+
+def json_of(response: requests.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        raise ValueError(f"not JSON but {response.text[:80]!r}") from None
+
+
+def results_of(response: requests.Response, images: int) -> list:
+    results = json_of(response)["results"]
+    if not isinstance(results, list) or len(results) != images:
+        raise ValueError(f"{len(results) if isinstance(results, list) else 'no list of'} results for {images} images")
+    return results
+
+
+def unknown_classes(result: dict) -> list[str]:
+    """The classes, and the hedged answer's node, that this package's class data lacks."""
+    tree = hierarchy()
+    named = [p["wnid"] for p in result["predictions"] if p["wnid"] is not None and p["wnid"] not in tree.leaves]
+    if result["hedged"] is not None and result["hedged"]["wnid"] not in tree.position:
+        named.append(result["hedged"]["wnid"])
+    return named
+
+
+def innermost_reason(exc: BaseException) -> str:
+    """Why there was no answer ("Connection refused"), without the layers of requests
+    and urllib3 wrapped around it."""
+    while (exc.__cause__ or exc.__context__) is not None:
+        exc = exc.__cause__ or exc.__context__
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def hedged(answer: dict | None) -> Hedged | None:
@@ -106,7 +244,7 @@ def hedged(answer: dict | None) -> Hedged | None:
         return None
     tree = hierarchy()
     node = tree.nodes[tree.position[answer["wnid"]]]
-    return Hedged(node.wnid, node.name, node.depth, answer["score"], node.wnid in tree.leaves)
+    return Hedged(node.wnid, node.name, node.depth, float(answer["score"]), node.wnid in tree.leaves)
 
 
 def error_code(response: requests.Response) -> str:
@@ -124,4 +262,4 @@ def retry_after(response: requests.Response) -> float | None:
 
 
 def backoff(attempt: int) -> float:
-    return min(30.0, 0.5 * 2 ** attempt)
+    return min(30.0, 0.5 * 2 ** min(attempt, 6))

@@ -1,0 +1,258 @@
+"""`pyvision tag --server` against servers that fail: a wrong address, a server that
+cannot be reached or stops answering, one that stays busy, one that answers what the
+client cannot read. Each is a real HTTP server (or socket) started here, and the
+client's time bounds are made small so that no test waits for long."""
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pyvision import cli
+from pyvision.engine.pipeline import Failure, pipelined
+from pyvision.library.remote import UNKNOWN_CLASS, Server, stop_on_ctrl_c
+from pyvision.library.tagging import Answer, BackendRefused
+
+Reply = tuple[int, dict[str, str], bytes]
+ESPRESSO = "n07920052"
+FILES = [("a.jpg", b"a"), ("b.jpg", b"b")]
+MODELS = [{"name": "lite0", "description": "", "input_size": 224, "custom": False}]
+
+
+def as_json(status: int, body, **headers: str) -> Reply:
+    return status, {"Content-Type": "application/json", **headers}, json.dumps(body).encode()
+
+
+def result(wnid: str = ESPRESSO) -> dict:
+    return {"predictions": [{"rank": 1, "wnid": wnid, "label_id": None, "label": "x", "names": {"en": "x"},
+                             "score": 0.9}], "hedged": None, "error": None}
+
+
+def classified(images: int = len(FILES)) -> Reply:
+    return as_json(200, {"results": [result()] * images})
+
+
+def busy(status: int = 503, retry_after: str = "0") -> Reply:
+    return as_json(status, {"error": {"code": "queue_full", "message": "busy"}}, **{"Retry-After": retry_after})
+
+
+def in_turn(*replies: Reply) -> Callable[[str], Reply]:
+    """Each request gets the next reply; the last one is given again and again."""
+    left = list(replies)
+    return lambda path: left.pop(0) if len(left) > 1 else left[0]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., str]]:
+    """serve(answer, port=0) -> the URL of an HTTP server that answers each request with
+    answer(path); requests it got are counted in serve.requests."""
+    servers = []
+
+    def start(answer: Callable[[str], Reply], port: int = 0) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.reply()
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.reply()
+
+            def reply(self):
+                start.requests += 1
+                status, headers, body = answer(self.path)
+                self.send_response(status)
+                for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    start.requests = 0
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return free.getsockname()[1]
+
+
+def client(url: str, **bounds) -> Server:
+    return Server(url, model="lite0", top=3, **bounds)
+
+
+def timed(call: Callable[[], object]) -> tuple[object, float]:
+    began = time.monotonic()
+    return call(), time.monotonic() - began
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "localhost:8000", "ftp://big-box", "http://", "http://big-box:port"])
+def test_an_address_that_is_not_a_server_is_refused_at_once(url):
+    with pytest.raises(BackendRefused, match="is not a server's address: give http://HOST"):
+        client(url).describe_model()
+
+
+def test_tag_says_a_mistyped_server_at_once(library):
+    began = time.monotonic()
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["tag", "--server", "not-a-url", str(library)])
+    assert str(stopped.value).startswith("pyvision tag: 'not-a-url' is not a server's address")
+    assert time.monotonic() - began < 2
+
+
+def test_a_server_that_cannot_be_reached_is_said_within_seconds():
+    url = f"http://127.0.0.1:{closed_port()}"
+    began = time.monotonic()
+    with pytest.raises(BackendRefused) as refused:
+        client(url, reach_within=0.5).describe_model()
+    assert str(refused.value) == f"the server at {url} cannot be reached: Connection refused"
+    assert time.monotonic() - began < 2
+
+
+def test_a_server_back_within_the_window_is_waited_for(serve):
+    port = closed_port()
+    threading.Timer(0.3, serve, [in_turn(classified())], {"port": port}).start()
+    outcomes, seconds = timed(lambda: client(f"http://127.0.0.1:{port}", unreachable_for=3).classify(FILES))
+    assert [type(o) for o in outcomes] == [Answer, Answer] and seconds < 3
+
+
+def test_a_server_that_stops_answering_stops_the_run_not_each_photo():
+    url = f"http://127.0.0.1:{closed_port()}"
+    server = client(url, unreachable_for=0.5)
+    began = time.monotonic()
+    with pytest.raises(BackendRefused) as refused:
+        list(pipelined(FILES * 20, lambda f: f, server.classify))
+    assert str(refused.value) == f"the server at {url} stopped answering: Connection refused"
+    assert time.monotonic() - began < 2
+
+
+def test_a_server_that_accepts_and_never_answers_stopped_answering():
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        server = client(url, timeout=(1, 0.3), unreachable_for=0.5)
+        began = time.monotonic()
+        with pytest.raises(BackendRefused) as refused:
+            server.classify(FILES)
+    assert str(refused.value) == f"the server at {url} stopped answering: no answer in 0.3 s"
+    assert time.monotonic() - began < 2.5
+
+
+def test_a_proxy_whose_pyvision_is_down_is_waited_for_then_stops_the_run(serve):
+    restarted = serve(in_turn(as_json(502, {}), classified()))
+    assert all(isinstance(o, Answer) for o in client(restarted, unreachable_for=3).classify(FILES))
+    down = serve(in_turn(as_json(502, {})))
+    with pytest.raises(BackendRefused, match="stopped answering: 502 Bad Gateway"):
+        client(down, unreachable_for=0.3).classify(FILES)
+
+
+def test_retry_after_0_is_obeyed(serve):
+    url = serve(in_turn(busy(), busy(), busy(), classified()))
+    outcomes, seconds = timed(lambda: client(url).classify(FILES))
+    assert all(isinstance(o, Answer) for o in outcomes)
+    assert serve.requests == 4 and seconds < 0.4  # the backoff would have waited 3.5 s
+
+
+def test_a_long_retry_after_is_capped_and_said_once(serve, capsys):
+    url = serve(in_turn(busy(retry_after="86400"), busy(retry_after="86400"), classified()))
+    outcomes, seconds = timed(lambda: client(url, longest_wait=0.1).classify(FILES))
+    assert all(isinstance(o, Answer) for o in outcomes) and seconds < 1
+    assert capsys.readouterr().err.count(f"the server at {url} asks to wait 86400 s (Retry-After): "
+                                         "trying again every 0.1 s instead") == 1
+
+
+def test_a_busy_server_is_waited_out_for_as_many_attempts_as_it_takes(serve):
+    url = serve(in_turn(*[busy(429)] * 12, classified()))
+    assert all(isinstance(o, Answer) for o in client(url).classify(FILES))
+    assert serve.requests == 13
+
+
+def test_a_server_busy_for_too_long_stops_the_run(serve):
+    url = serve(in_turn(busy(retry_after="0.05")))
+    with pytest.raises(BackendRefused) as refused:
+        client(url, busy_for=0.5).classify(FILES)
+    assert str(refused.value) == f"the server at {url} stayed busy for 0.5 s (queue_full): try again later"
+
+
+@pytest.fixture
+def ctrl_c_handler():
+    """Puts back the test process's own Ctrl-C handler."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_ends_the_wait_for_a_busy_server_at_once(serve, ctrl_c_handler):
+    answered = threading.Event()
+
+    def answer(path: str) -> Reply:
+        answered.set()
+        return busy(retry_after="30")
+
+    def press_ctrl_c():
+        answered.wait(5)
+        time.sleep(0.2)  # the client is waiting out the Retry-After now
+        os.kill(os.getpid(), signal.SIGINT)
+
+    server = client(serve(answer), longest_wait=60)
+    stop_on_ctrl_c(server)
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        # The server is waited for on the pipeline's thread, as in a run, not on this one.
+        list(pipelined(FILES, lambda f: f, server.classify))
+    assert time.monotonic() - began < 2 and serve.requests == 1
+
+
+@pytest.mark.parametrize("reply, why", [
+    ((200, {"Content-Type": "text/html"}, b"<html><body>Welcome to nginx!</body></html>"),
+     "not JSON but '<html><body>Welcome to nginx!</body></html>'"),
+    (as_json(200, {"results": [result()]}), "1 results for 2 images"),
+    (as_json(200, {"results": "none"}), "no list of results for 2 images"),
+    (as_json(200, {"answers": []}), "no 'results'"),
+    (as_json(200, {"results": [result(), {"predictions": [{"rank": 1, "wnid": ESPRESSO}], "hedged": None,
+                                          "error": None}]}), "no 'score'"),
+])
+def test_an_answer_the_client_cannot_read_stops_the_run(serve, reply, why):
+    url = serve(in_turn(reply))
+    with pytest.raises(BackendRefused) as refused:
+        client(url).classify(FILES)
+    assert str(refused.value) == f"the server at {url} gave an answer pyvision cannot read: {why}"
+
+
+def test_a_models_list_the_client_cannot_read_stops_the_run(serve):
+    url = serve(in_turn((200, {"Content-Type": "text/html"}, b"<html></html>")))
+    with pytest.raises(BackendRefused, match="gave an answer pyvision cannot read: not JSON"):
+        client(url).describe_model()
+
+
+def test_a_class_the_client_does_not_know_fails_that_photo_alone(serve):
+    url = serve(in_turn(as_json(200, {"results": [result(), result("n99999999")]})))
+    known, unknown = client(url).classify(FILES)
+    assert known.predictions[0].label == "espresso"
+    assert unknown == Failure(UNKNOWN_CLASS, "the server named classes this pyvision does not know (n99999999): "
+                                             "is one of the two older than the other?")
+
+
+def test_tag_stops_with_a_message_on_an_answer_it_cannot_read(serve, library):
+    url = serve(lambda path: as_json(200, MODELS) if path == "/api/v1/models" else
+                (200, {"Content-Type": "text/html"}, b"<html></html>"))
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["tag", "--server", url, "--model", "lite0", str(library)])
+    assert str(stopped.value) == (f"pyvision tag: the server at {url} gave an answer pyvision cannot read: "
+                                  "not JSON but '<html></html>'")
