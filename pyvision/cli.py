@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         # with the status of a writer that SIGPIPE ended.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+    except KeyboardInterrupt:  # while a model loads, or a server is first reached
+        print(f"pyvision {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def bounded(kind: type, low: float, high: float):
@@ -212,7 +215,14 @@ def progress(total: int):
 
 
 def say(line: str, file=None) -> None:
-    tqdm.write(line, file=file or sys.stdout)
+    """A line above the progress bar. What it holds may come from file names or from a
+    server: anything a terminal would act on is escaped."""
+    tqdm.write(printable(line), file=file or sys.stdout)
+
+
+def json_line(value) -> str:
+    # ensure_ascii: a JSON string may hold DEL, C1 controls and bidi overrides as they are.
+    return json.dumps(value, ensure_ascii=True)
 
 
 def classify_command(args) -> int:
@@ -234,25 +244,26 @@ def classify_command(args) -> int:
                 failures += 1
                 report_failure(args, path, outcome.code, outcome.message)
             elif args.json:
-                say(json.dumps({"path": str(path), "predictions": [
+                say(json_line({"path": str(path), "predictions": [
                     {"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)} for p in outcome
-                ]}, ensure_ascii=False))
+                ]}))
             else:
-                say(f"{printable(path)}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in outcome))
+                say(f"{path}: " + ", ".join(f"{p.label} {p.score:.1%}" for p in outcome))
     return 1 if failures else 0
 
 
 def report_failure(args, path: Path, code: str, message: str) -> None:
     if args.json:
-        say(json.dumps({"path": str(path), "error": {"code": code, "message": message}}, ensure_ascii=False))
+        say(json_line({"path": str(path), "error": {"code": code, "message": message}}))
     else:
-        say(f"{printable(path)}: error {code}: {message}", file=sys.stderr)
+        say(f"{path}: error {code}: {message}", file=sys.stderr)
 
 
-def printable(path: Path) -> str:
-    """A file name as a terminal may show it: control characters (an escape sequence would
-    retitle or clear the terminal, a newline split the line) written as Python escapes."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in str(path))
+def printable(text: str) -> str:
+    """Text as a terminal may show it: control and format characters (an escape sequence
+    would retitle or clear the terminal, a newline split the line, U+202E reverse it)
+    written as Python escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
 
 
 LANGUAGES = ("en", "zh-hans", "zh-hant", "ar", "es", "fr", "he", "ru")
@@ -277,14 +288,15 @@ def tag_command(args) -> int:
     options = tagging.Options(languages=args.lang, top=args.top, min_score=args.min_score, xmp=args.xmp,
                               basename=args.sidecar_name == "basename", force=args.force, dry_run=args.dry_run,
                               hedged=args.hedged)
+    try:
+        # surrogateescape: a file name that is not UTF-8 is written as its own bytes.
+        table = open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape") if args.csv else None
+    except OSError as exc:
+        wrong_argument("tag", f"--csv {args.csv}: {exc.strerror or exc}")
     backend = server_backend(args) if args.server else local_backend(args)
     unreadable = []
     files = list(photos(args.paths, unreadable))
     counts, failures = Counter(), Counter()
-    try:
-        table = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None
-    except OSError as exc:
-        wrong_argument("tag", f"--csv {args.csv}: {exc.strerror or exc}")
     rows = csv.writer(table) if table else None
     if rows:
         rows.writerow(["path", "status", "model", "wnids", "labels", "scores", "keywords", "hedged_wnid", "hedged",
@@ -305,14 +317,15 @@ def tag_command(args) -> int:
                         "; ".join(p.label for p in row.predictions), " ".join(f"{p.score:.4f}" for p in row.predictions),
                         "; ".join(row.keywords), *hedged_columns(row.hedged), row.error.code if row.error else ""]))
     except tagging.BackendRefused as exc:
-        sys.exit(f"pyvision tag: {exc}")
+        print(printable(f"pyvision tag: {exc}; so far {tagging.summary(counts, failures, args.dry_run)}"), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
+        print(printable(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}"), file=sys.stderr)
         return 130
     finally:
         if table:
             table.close()
-    print(tagging.summary(counts, failures, args.dry_run), file=sys.stderr)
+    print(printable(tagging.summary(counts, failures, args.dry_run)), file=sys.stderr)
     return 1 if counts[tagging.FAILED] else 0
 
 
@@ -338,9 +351,13 @@ def server_backend(args):
     from pyvision.engine.registry import MODELS, REFERENCE_MODEL
     from pyvision.library.keywords import CustomKeywords, ImageNetKeywords
     from pyvision.library.photos import upload
-    from pyvision.library.remote import MAX_TOP_K, Server, stop_on_ctrl_c
+    from pyvision.library.remote import MAX_TOP_K, Server, check_address, stop_on_ctrl_c
     from pyvision.library.tagging import Backend, BackendRefused
 
+    try:
+        check_address(args.server)
+    except BackendRefused as exc:
+        wrong_argument("tag", str(exc))
     if args.model == REFERENCE_MODEL.name:
         wrong_argument("tag", f"a server runs {', '.join(MODELS)} and its custom models, not {args.model}")
     if args.top > MAX_TOP_K:
@@ -350,7 +367,7 @@ def server_backend(args):
     try:
         model = server.describe_model()
     except BackendRefused as exc:
-        sys.exit(f"pyvision tag: {exc}")
+        sys.exit(printable(f"pyvision tag: {exc}"))
     backend = partial(Backend, upload, server.classify, args.jobs)
     if model["custom"]:
         # Named as the server names it, and keyed on its file there: replaced there, re-tagged here.
@@ -362,7 +379,7 @@ def show_row(args, row) -> None:
     from pyvision.library.keywords import node_label
 
     if args.json:
-        say(json.dumps({
+        say(json_line({
             "path": str(row.path), "status": row.status,
             "predictions": [{"rank": p.rank, "wnid": p.wnid, "label": p.label, "score": round(p.score, 6)}
                             for p in row.predictions],
@@ -371,13 +388,13 @@ def show_row(args, row) -> None:
                        "score": round(row.hedged.score, 6)} if row.hedged else None,
             "error": {"code": row.error.code, "message": row.error.message} if row.error else None,
             "note": row.note or None,
-        }, ensure_ascii=False))
+        }))
     elif row.error:
-        say(f"{printable(row.path)}: error {row.error.code}: {row.error.message}", file=sys.stderr)
+        say(f"{row.path}: error {row.error.code}: {row.error.message}", file=sys.stderr)
     elif row.note:
-        say(f"{printable(row.path)}: {row.status}: {row.note}", file=sys.stderr)
+        say(f"{row.path}: {row.status}: {row.note}", file=sys.stderr)
     elif row.status != "skipped":
-        say(f"{printable(row.path)}: " + (", ".join(row.keywords) or f"no class above {args.min_score:.0%}"))
+        say(f"{row.path}: " + (", ".join(row.keywords) or f"no class above {args.min_score:.0%}"))
 
 
 def spreadsheet_cell(value) -> str:

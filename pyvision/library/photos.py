@@ -10,6 +10,7 @@ import numpy as np
 
 from pyvision.engine.classifier import Classifier
 from pyvision.engine.decode import DEFAULT_MAX_PIXELS
+from pyvision.engine.errors import ImageError
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.pipeline import UNREADABLE_FILE
 
@@ -30,6 +31,11 @@ class Unreadable:
 
 
 UNREADABLE_FOLDER = "unreadable_folder"
+FILE_TOO_LARGE = "file_too_large"
+# Over the engine's pixel limit at any depth: a 50 MP picture of 16-bit RGBA, uncompressed,
+# is 400 MB. A larger file is not read whole into memory (once per --jobs thread).
+MAX_PHOTO_BYTES = 512 * 2**20
+SIDECAR_SUFFIX = ".xmp"
 
 
 def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path]:
@@ -39,7 +45,7 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path
     Hidden files and folders (``.thumbnails``, ``.git``...) and everything that is not a
     photo (sidecars included) are left out; a file named on the command line is taken
     whatever its name, if it is a regular file (a FIFO would block a read forever, and
-    /dev/zero never end it). Symbolic links to folders are followed, each folder once, so
+    /dev/zero never end it) and not a sidecar (``tag DIR/*`` names them too). Symbolic links to folders are followed, each folder once, so
     a link back up the tree ends the walk there instead of looping.
     """
     seen: set[tuple[int, int]] = set()
@@ -54,6 +60,8 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path
             continue
         if stat.S_ISDIR(mode):
             yield from _walk(path, seen, unreadable)
+        elif path.suffix.lower() == SIDECAR_SUFFIX:
+            continue
         elif stat.S_ISREG(mode):
             yield path
         else:
@@ -87,8 +95,9 @@ def _walk(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) 
             yield from _walk(path, seen, problems)
         elif is_file and is_photo:
             yield path
-        elif is_photo and entry.is_symlink() and not path.exists():
-            problems.append(Unreadable(path, UNREADABLE_FILE, "a symbolic link to nothing"))
+        elif is_photo:
+            gone = entry.is_symlink() and not path.exists()
+            problems.append(Unreadable(path, UNREADABLE_FILE, "a symbolic link to nothing" if gone else "not a regular file"))
 
 
 def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:
@@ -97,7 +106,7 @@ def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:
         if raw.is_raw(path):
             return classifier.preprocess(raw.preview(path, max_pixels=classifier.max_pixels,
                                                      draft_size=classifier.decode_size_hint()))
-        return classifier.prepare(path.read_bytes())
+        return classifier.prepare(read(path))
 
     return prepare
 
@@ -106,4 +115,16 @@ def upload(path: Path) -> tuple[str, bytes]:
     """path -> (file name, bytes) for a server, which reads no RAW file: its preview goes instead."""
     if raw.is_raw(path):
         return path.name + ".preview", raw.preview_file(path, max_pixels=DEFAULT_MAX_PIXELS)
-    return path.name, path.read_bytes()
+    return path.name, read(path)
+
+
+def read(path: Path) -> bytes:
+    """A photo's bytes; raises ImageError for a file too large to be one, or OSError."""
+    with path.open("rb") as f:
+        # The size first: an 8 GB file is refused without reading any of it.
+        if os.fstat(f.fileno()).st_size <= MAX_PHOTO_BYTES:
+            data = f.read(MAX_PHOTO_BYTES + 1)
+            if len(data) <= MAX_PHOTO_BYTES:  # it may have grown since
+                return data
+    raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any photo "
+                                     "the engine reads.")

@@ -2,7 +2,7 @@
 
 The preview is the picture the photographer saw on the camera, already developed,
 and reading it costs milliseconds, where developing the raw sensor data would cost
-seconds. rawpy (LibRaw) is an optional extra: ``pip install "pyvision[raw]"``.
+seconds. rawpy (LibRaw) is an optional extra: ``pip install -e ".[raw]"`` in the checkout.
 """
 
 import io
@@ -50,7 +50,7 @@ def _extract(path: Path) -> tuple[bytes | None, Image.Image | None, int]:
     try:
         import rawpy
     except ImportError:
-        raise ImageError(RAW_SUPPORT_MISSING, "Reading camera RAW files needs rawpy: pip install \"pyvision[raw]\".") from None
+        raise ImageError(RAW_SUPPORT_MISSING, "Reading camera RAW files needs rawpy: .venv/bin/pip install -e \".[raw]\" in pyvision's checkout.") from None
     try:
         with rawpy.imread(str(path)) as raw:
             thumb = raw.extract_thumb()

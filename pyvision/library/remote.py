@@ -36,22 +36,26 @@ class Server:
     photos. ``reach_within``: how long describe_model, the first request, tries a server
     it cannot reach (a wrong address is said in seconds); ``unreachable_for``: how long
     a later request does before the run stops. ``busy_for``: how long one request waits
-    out 429 and 503; ``longest_wait``: the most seconds one Retry-After is obeyed."""
+    out 429 and 503; ``longest_wait`` and ``shortest_wait``: the most and the fewest
+    seconds one Retry-After is obeyed."""
 
     def __init__(self, url: str, *, token: str = "", model: str, top: int,
                  timeout: tuple[float, float] = (5, 60), reach_within: float = 5, unreachable_for: float = 30,
-                 busy_for: float = 600, longest_wait: float = 120):
+                 busy_for: float = 600, longest_wait: float = 120, shortest_wait: float = 0.5):
         self.url = url.rstrip("/")
         self.endpoint = self.url + "/api/v1/classify"
         self.model, self.top, self.timeout = model, top, timeout
         self.reach_within, self.unreachable_for = reach_within, unreachable_for
-        self.busy_for, self.longest_wait = busy_for, longest_wait
+        self.busy_for, self.longest_wait, self.shortest_wait = busy_for, longest_wait, shortest_wait
         self.http = requests.Session()
         if token:
             self.http.headers["Authorization"] = f"Token {token}"
         # A custom model's label names, by label id, as the server's answers give them:
         # this machine's database need not know the model.
         self.label_names: dict[str, dict[str, str]] = {}
+        # Whether the model is one of the server's own, once describe_model has asked: its
+        # answers then name labels, else WordNet classes.
+        self.custom: bool | None = None
         self.stopping = threading.Event()
         self.said_long_wait = False
 
@@ -65,7 +69,10 @@ class Server:
         The address is checked here, where the command already says what is refused."""
         check_address(self.url)
         try:
-            response = self._send("GET", self.url + "/api/v1/models", unreachable_for=self.reach_within)
+            # The models list is answered at once: a server that takes the connection and says
+            # nothing is given the seconds it may take to connect, not those of 16 photos.
+            response = self._send("GET", self.url + "/api/v1/models", unreachable_for=self.reach_within,
+                                  timeout=(self.timeout[0], self.timeout[0]))
         except Unreachable as exc:
             raise BackendRefused(f"the server at {self.url} cannot be reached: {exc}") from None
         if response.status_code != 200:
@@ -76,6 +83,7 @@ class Server:
             raise self._unreadable(exc) from exc
         if self.model not in models:
             raise BackendRefused(f"{self.url} has no model named {self.model!r}; it has {', '.join(models)}")
+        self.custom = bool(models[self.model].get("custom"))
         return models[self.model]
 
     def classify(self, files: list[tuple[str, bytes]]) -> list[Answer | Failure]:
@@ -126,9 +134,10 @@ class Server:
 
     def _attempt(self, method: str, url: str, **request) -> requests.Response | str:
         """The server's answer, or why there was none."""
-        connect, read = self.timeout
+        request = {"timeout": self.timeout, **request}
+        connect, read = request["timeout"]
         try:
-            response = self.http.request(method, url, timeout=self.timeout, **request)
+            response = self.http.request(method, url, **request)
         except requests.ConnectTimeout:
             return f"no connection in {connect:g} s"
         except requests.ReadTimeout:
@@ -150,7 +159,8 @@ class Server:
             # Above the progress bar, as the command's own lines: a long silence is said.
             tqdm.write(f"the server at {self.url} asks to wait {asked:g} s (Retry-After): "
                        f"trying again every {self.longest_wait:g} s instead", file=sys.stderr)
-        return min(asked, self.longest_wait)
+        # Retry-After: 0 from a server that stays busy would have every photo sent again at once, in a loop.
+        return min(max(asked, self.shortest_wait), self.longest_wait)
 
     def _pause(self, seconds: float) -> None:
         if self.stopping.wait(max(0.0, seconds)):
@@ -170,6 +180,9 @@ class Server:
                                           f"({', '.join(unknown)}): is one of the two older than the other?")
         predictions = []
         for p in result["predictions"]:
+            if self.custom is not None and (p["wnid"] is None) != self.custom:
+                raise ValueError(f"a {'label' if p['wnid'] is None else 'WordNet class'} from {self.model}, "
+                                 f"which is {'a custom model' if self.custom else 'built in'}")
             if p["wnid"] is None:
                 # A custom model's label: its names are the server's, it has no class index here.
                 self.label_names[p["label_id"]] = p["names"]

@@ -23,7 +23,6 @@ TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
 # A dry run's row for a photo it would have tagged: nothing was written.
 WOULD_TAG = "would_tag"
 ClassNames = keywords.ImageNetKeywords | keywords.CustomKeywords
-UNWRITABLE_SIDECAR = "unwritable_sidecar"
 
 
 class BackendRefused(Exception):
@@ -149,7 +148,7 @@ def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, nam
         except xmp.SidecarError as exc:
             return Row(photo, FAILED, kept, words, Failure(exc.code, str(exc)), hedged)
         except OSError as exc:
-            return Row(photo, FAILED, kept, words, Failure(UNWRITABLE_SIDECAR, exc.strerror or str(exc)), hedged)
+            return Row(photo, FAILED, kept, words, Failure(xmp.UNWRITABLE_SIDECAR, exc.strerror or str(exc)), hedged)
     return Row(photo, WOULD_TAG if options.dry_run else TAGGED, kept, words, hedged=hedged)
 
 

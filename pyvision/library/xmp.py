@@ -8,6 +8,7 @@ recorded in its own namespace, so the next run replaces exactly that.
 """
 
 import os
+import re
 import stat
 import threading
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ NS = {
     "pyvision": "urn:pyvision:xmp:1.0/",
 }
 UNREADABLE_SIDECAR = "unreadable_sidecar"
+UNWRITABLE_SIDECAR = "unwritable_sidecar"
 
 _NEW = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="{NS['x']}" x:xmptk="pyvision">
@@ -39,12 +41,21 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Fal
 # darktable keeps its whole edit history in the sidecar, and that is still well under a megabyte.
 _LARGEST_SIDECAR = 16 * 2**20
 _LISTS = {f"{{{NS['rdf']}}}{kind}" for kind in ("Bag", "Seq", "Alt")}
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 class SidecarError(Exception):
     """A sidecar that is there but cannot be read: it is left alone."""
 
     code = UNREADABLE_SIDECAR
+
+
+class SidecarLinked(SidecarError):
+    """A sidecar that is a symbolic link: replaced, the link would become a file; written
+    through, its target would get this photo's keywords, whoever else it belongs to."""
+
+    code = UNWRITABLE_SIDECAR
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,9 @@ def read_stamp(sidecar: Path) -> Stamp | None:
 
 def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
     """Put pyvision's keywords in the sidecar, in place of those it wrote before."""
+    if sidecar.is_symlink():
+        raise SidecarLinked(f"{sidecar} is a symbolic link: it is left as it is.")
+    keywords, hierarchy = _xml_text(keywords), _xml_text(hierarchy)
     try:
         data = _read(sidecar)
     except FileNotFoundError:
@@ -188,13 +202,20 @@ def _list_of(prop: etree._Element, label: str) -> etree._Element:
     lists = [child for child in prop if child.tag in _LISTS]
     if lists:
         return lists[0]
-    if len(prop) or prop.attrib:
+    # xml:lang, the text's language, stays on the property: the list's items inherit it.
+    if len(prop) or set(prop.attrib) - {_XML_LANG}:
         raise SidecarError(f"The sidecar's {label} is neither a list nor a text.")
-    value, prop.text = prop.text, None
+    value, prop.text = (prop.text or "").strip(), None
     bag = etree.Element(_name("rdf", "Bag"))
     _insert(prop, 0, [bag])
     _add_items(bag, [value] if value else [])
     return bag
+
+
+def _xml_text(values: list[str]) -> list[str]:
+    """Keywords as XML can hold them: a custom model's label may hold control characters,
+    which no XML document may."""
+    return [_NOT_XML.sub("", value) for value in values]
 
 
 def _new_bag(parent: etree._Element, index: int, name: str) -> etree._Element:
@@ -246,7 +267,8 @@ def _replace(path: Path, data: bytes) -> None:
         os.umask(umask)
         old, mode = None, 0o666 & ~umask
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    # Not named after the sidecar: a legal 255-byte sidecar name leaves no room for more.
+    temporary = path.with_name(f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp")
     try:
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(data)

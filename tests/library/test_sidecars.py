@@ -186,9 +186,21 @@ def test_a_device_as_sidecar_is_not_read(library, capsys):
     sidecar.symlink_to(os.devnull)
     assert xmp.read_stamp(sidecar) is None
     assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 1
-    err = capsys.readouterr().err
-    assert "unreadable_sidecar" in err and "not a regular file" in err
+    assert "unwritable_sidecar" in capsys.readouterr().err
     assert sidecar.is_symlink()
+
+
+def test_a_sidecar_that_is_a_link_is_left_as_it_is(library, capsys):
+    # Replaced, the link would become a file; written through, another photo's sidecar
+    # would get this photo's keywords.
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    target = library / "coffee.png.xmp"
+    before = target.read_bytes()
+    linked = library / "2024" / "chelsea.png.xmp"
+    linked.symlink_to(target)
+    assert cli.main(["tag", "--xmp", "--force", str(library)]) == 1
+    assert "chelsea.png.xmp is a symbolic link: it is left as it is" in capsys.readouterr().err
+    assert linked.is_symlink() and target.read_bytes() == before
 
 
 def test_a_fifo_as_sidecar_is_not_waited_on(library, capsys):

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 
 import pytest
 
@@ -69,3 +70,26 @@ def test_an_unknown_language_is_refused(library, capsys):
     with pytest.raises(SystemExit):
         cli.main(["tag", "--lang", "en,klingon", str(library)])
     assert "choose among en, zh-hans" in capsys.readouterr().err
+
+
+def test_a_file_larger_than_any_photo_fails_alone_unread(library, capsys):
+    with (library / "huge.jpg").open("wb") as f:
+        f.truncate(8 * 2**30)  # sparse: nothing is written, and nothing may be read
+    assert cli.main(["tag", str(library)]) == 1
+    assert "huge.jpg: error file_too_large" in capsys.readouterr().err
+
+
+def test_error_lines_cannot_drive_the_terminal_either(library, capsys):
+    photo = library / "E\x1b]0;X\x07.png"
+    (library / "coffee.png").rename(photo)
+    (library / (photo.name + ".xmp")).symlink_to(library / "elsewhere.xmp")
+    assert cli.main(["tag", "--xmp", str(photo)]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "E\\x1b]0;X\\x07.png.xmp is a symbolic link" in err
+
+
+def test_a_file_name_that_is_not_utf8_is_written_to_the_csv_as_it_is(library, tmp_path, capsys):
+    (library / "coffee.png").rename(library / os.fsdecode(b"caf\xe9.png"))
+    table = tmp_path / "tags.csv"
+    assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
+    assert os.fsencode(library) + b"/caf\xe9.png," in table.read_bytes()

@@ -27,20 +27,31 @@ def test_a_file_named_on_the_command_line_is_taken_whatever_its_name(tmp_path):
     assert list(photos([notes], [])) == [notes]
 
 
+def test_sidecars_named_on_the_command_line_are_not_taken_for_photos(tmp_path):
+    # `pyvision tag --xmp DIR/*` after a first run names them.
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "a.jpg.xmp").write_bytes(b"")
+    assert list(photos(sorted(tmp_path.iterdir()), [])) == [tmp_path / "a.jpg"]
+
+
 def test_an_unreadable_or_missing_folder_is_passed_over(tmp_path):
     assert list(photos([tmp_path / "gone" / "folder"], [])) == [tmp_path / "gone" / "folder"]
     assert list(photos([Path(tmp_path)], [])) == []
 
 
-def test_links_to_nothing_and_link_loops_named_as_photos_are_said(tmp_path):
+def test_links_to_nothing_link_loops_and_special_files_named_as_photos_are_said(tmp_path):
     (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
     (tmp_path / "a.jpg").symlink_to(tmp_path / "b.jpg")
     (tmp_path / "b.jpg").symlink_to(tmp_path / "a.jpg")
     (tmp_path / "notes.txt").symlink_to(tmp_path / "nowhere.txt")  # not a photo: nothing to say
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
     unreadable = []
     assert list(photos([tmp_path], unreadable)) == []
-    assert {(u.path.name, u.code) for u in unreadable} == {
-        ("gone.jpg", "unreadable_file"), ("a.jpg", "unreadable_file"), ("b.jpg", "unreadable_file")}
+    assert {(u.path.name, u.message) for u in unreadable} == {
+        ("gone.jpg", "a symbolic link to nothing"), ("a.jpg", "Too many levels of symbolic links"),
+        ("b.jpg", "Too many levels of symbolic links"), ("pipe.jpg", "not a regular file"),
+        ("zero.jpg", "not a regular file")}
 
 
 def test_a_file_named_that_is_not_a_regular_file_is_not_read(tmp_path):
