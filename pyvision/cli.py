@@ -263,6 +263,8 @@ def printable(text: str) -> str:
     """Text as a terminal may show it: control and format characters (an escape sequence
     would retitle or clear the terminal, a newline split the line, U+202E reverse it)
     written as Python escapes."""
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode() for c in text)
 
 

@@ -261,16 +261,15 @@ def _replace(path: Path, data: bytes) -> None:
     leaves the old sidecar or the new one, never half of one."""
     try:
         old = path.stat()
-        mode = old.st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        old, mode = None, 0o666 & ~umask
+        old = None
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
     # Not named after the sidecar: a legal 255-byte sidecar name leaves no room for more.
     temporary = path.with_name(f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp")
     try:
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+        # A new sidecar is made as any new file is (0666 less the umask); one that replaces
+        # another is private until it has the old one's owner and mode.
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if old is None else 0o600), "wb") as f:
             f.write(data)
             if old is not None:
                 # The old sidecar may hold the person's own keywords: the new one must be
@@ -280,8 +279,8 @@ def _replace(path: Path, data: bytes) -> None:
                 os.fsync(f.fileno())
         if old is not None:
             _keep_owner(temporary, old)
-        # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
-        os.chmod(temporary, mode)
+            # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
+            os.chmod(temporary, old.st_mode & 0o7777)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

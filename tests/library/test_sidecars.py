@@ -245,3 +245,12 @@ def test_root_rewriting_a_sidecar_leaves_it_its_owners(library):
     info = sidecar.stat()
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65534, 0o600)
     assert "espresso" in sidecar.read_text(encoding="utf-8")
+
+
+def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
+    previous = os.umask(0o027)
+    try:
+        assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((library / "coffee.png.xmp").stat().st_mode) == 0o640
