@@ -319,15 +319,15 @@ def tag_command(args) -> int:
                         "; ".join(p.label for p in row.predictions), " ".join(f"{p.score:.4f}" for p in row.predictions),
                         "; ".join(row.keywords), *hedged_columns(row.hedged), row.error.code if row.error else ""]))
     except tagging.BackendRefused as exc:
-        print(printable(f"pyvision tag: {exc}; so far {tagging.summary(counts, failures, args.dry_run)}"), file=sys.stderr)
+        say(f"pyvision tag: {exc}; so far {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(printable(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}"), file=sys.stderr)
+        say(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
         return 130
     finally:
         if table:
             table.close()
-    print(printable(tagging.summary(counts, failures, args.dry_run)), file=sys.stderr)
+    say(tagging.summary(counts, failures, args.dry_run), file=sys.stderr)
     return 1 if counts[tagging.FAILED] else 0
 
 

@@ -74,10 +74,10 @@ def pipelined(items: Iterable[Item], prepare: Callable[[Item], Prepared],
             while pending and len(started) < batches_at_once:
                 started.append(start_batch())
 
-        refill()
         started: deque[tuple[list, Future | None]] = deque()
-        while pending or started:
-            start_batches()
+        refill()
+        start_batches()
+        while started:
             batch, processed = started.popleft()
             outcomes = iter(processed.result() if processed else [])
             # The next batch goes to the model before these go to the caller: what the

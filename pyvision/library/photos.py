@@ -45,8 +45,9 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path
     Hidden files and folders (``.thumbnails``, ``.git``...) and everything that is not a
     photo (sidecars included) are left out; a file named on the command line is taken
     whatever its name, if it is a regular file (a FIFO would block a read forever, and
-    /dev/zero never end it) and not a sidecar (``tag DIR/*`` names them too). Symbolic links to folders are followed, each folder once, so
-    a link back up the tree ends the walk there instead of looping.
+    /dev/zero never end it) and not a sidecar (``tag DIR/*`` names them too). Symbolic
+    links to folders are followed, each folder once, so a link back up the tree ends the
+    walk there instead of looping.
     """
     seen: set[tuple[int, int]] = set()
     for path in paths:

@@ -94,8 +94,7 @@ def tag(photos: list[Path], options: Options, backend: Backend) -> Iterator[Row]
     stamps: dict[Path, xmp.Stamp] = {}
     for photo in photos:
         if photo in shared:
-            yield Row(photo, SKIPPED, note=f"its sidecar {xmp.sidecar_path(photo, basename=True).name} is "
-                                           f"{shared[photo].name}'s")
+            yield Row(photo, SKIPPED, note=shared[photo])
             continue
         try:
             stamp = xmp.Stamp.of(photo, backend.version, options.settings)
@@ -115,17 +114,18 @@ def tag(photos: list[Path], options: Options, backend: Backend) -> Iterator[Row]
             yield _tagged(photo, outcome, stamps[photo], options, backend.names)
 
 
-def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, Path]:
+def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, str]:
     """With Lightroom's sidecar names, IMG_1.CR2 and IMG_1.JPG both name IMG_1.xmp: each
     would replace the other's keywords on every run. The sidecar is the RAW file's, as in
-    Lightroom (else the first photo's by name); the others map to the photo it belongs to."""
+    Lightroom (else the first photo's by name); the others map to why they are skipped."""
     if not (options.xmp and options.basename):
         return {}
+    sidecars = {photo: xmp.sidecar_path(photo, basename=True) for photo in photos}
     owners: dict[Path, Path] = {}
     for photo in sorted(photos, key=lambda photo: (not raw.is_raw(photo), str(photo))):
-        owners.setdefault(xmp.sidecar_path(photo, basename=True), photo)
-    return {photo: owner for photo in photos
-            if (owner := owners[xmp.sidecar_path(photo, basename=True)]) != photo}
+        owners.setdefault(sidecars[photo], photo)
+    return {photo: f"its sidecar {sidecar.name} is {owners[sidecar].name}'s"
+            for photo, sidecar in sidecars.items() if owners[sidecar] != photo}
 
 
 def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames) -> Row:
