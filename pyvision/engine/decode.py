@@ -17,7 +17,7 @@ from functools import cache
 
 import numpy as np
 import pillow_heif
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import errors
 from .errors import ImageError

@@ -16,6 +16,7 @@ from pyvision.engine.pipeline import UNREADABLE_FILE
 
 from . import raw
 from .raw import RAW_SUFFIXES
+from .reading import read_at_most
 
 PHOTO_SUFFIXES = IMAGE_SUFFIXES | RAW_SUFFIXES
 
@@ -122,10 +123,9 @@ def upload(path: Path) -> tuple[str, bytes]:
 def read(path: Path) -> bytes:
     """A photo's bytes; raises ImageError for a file too large to be one, or OSError."""
     with path.open("rb") as f:
-        # The size first: an 8 GB file is refused without reading any of it.
-        if os.fstat(f.fileno()).st_size <= MAX_PHOTO_BYTES:
-            data = f.read(MAX_PHOTO_BYTES + 1)
-            if len(data) <= MAX_PHOTO_BYTES:  # it may have grown since
-                return data
+        # An 8 GB file is refused without reading any of it.
+        data = read_at_most(f, MAX_PHOTO_BYTES)
+    if data is not None:
+        return data
     raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any photo "
                                      "the engine reads.")

@@ -17,6 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from .keywords import ROOT, SEPARATOR
+from .reading import read_at_most
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -145,8 +146,8 @@ def _read(sidecar: Path) -> bytes:
     _require_regular(os.stat(sidecar), sidecar)
     with open(os.open(sidecar, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
         _require_regular(os.fstat(f.fileno()), sidecar)
-        data = f.read(_LARGEST_SIDECAR + 1)
-    if len(data) > _LARGEST_SIDECAR:
+        data = read_at_most(f, _LARGEST_SIDECAR)
+    if data is None:
         raise SidecarError(f"{sidecar} is larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
     return data
 

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 from PIL import Image as PILImage
 
 from pyvision.custom_models import catalog
-from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
 from pyvision.recognition import access, pipeline
 from pyvision.recognition.files import delete_images

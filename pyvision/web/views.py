@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pyvision.api import throttling
 from pyvision.custom_models import catalog
-from pyvision.engine.registry import MODELS
 from pyvision.meaning import search
 from pyvision.recognition import access, idempotency, inline, pipeline
 from pyvision.recognition.models import Image, Recognition
