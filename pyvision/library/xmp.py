@@ -282,6 +282,11 @@ def _replace(path: Path, data: bytes) -> None:
             _keep_owner(temporary, old)
             # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
             os.chmod(temporary, old.st_mode & 0o7777)
+        else:
+            # Root tagging a person's library: the new sidecar is theirs too, as the folder is.
+            folder = path.parent.stat()
+            if folder.st_uid != os.geteuid():
+                _keep_owner(temporary, folder)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -289,7 +294,7 @@ def _replace(path: Path, data: bytes) -> None:
 
 
 def _keep_owner(path: Path, old: os.stat_result) -> None:
-    """Root rewriting a person's sidecar must not make it root's, which its owner may then not read."""
+    """Root writing a person's sidecar must not make it root's, which its owner may then not change."""
     try:
         os.chown(path, old.st_uid, old.st_gid)
     except PermissionError:

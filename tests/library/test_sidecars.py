@@ -247,6 +247,14 @@ def test_root_rewriting_a_sidecar_leaves_it_its_owners(library):
     assert "espresso" in sidecar.read_text(encoding="utf-8")
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_root_tagging_a_persons_folder_makes_sidecars_that_are_theirs(library):
+    os.chown(library, 65534, 65534)
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    info = (library / "coffee.png.xmp").stat()
+    assert (info.st_uid, info.st_gid) == (65534, 65534)
+
+
 def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
     previous = os.umask(0o027)
     try:
