@@ -272,31 +272,30 @@ def _replace(path: Path, data: bytes) -> None:
         # another is private until it has the old one's owner and mode.
         with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if old is None else 0o600), "wb") as f:
             f.write(data)
+            # Owner and mode are set through the open file, never by name: whoever may
+            # write in the folder could put a link to /etc/shadow in the temporary's place.
             if old is not None:
+                _keep_owner(f.fileno(), old)
+                # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
+                os.fchmod(f.fileno(), old.st_mode & 0o7777)
                 # The old sidecar may hold the person's own keywords: the new one must be
                 # on disk before the rename, even if the power fails. A new sidecar lost
                 # that way costs only a re-tag.
                 f.flush()
                 os.fsync(f.fileno())
-        if old is not None:
-            _keep_owner(temporary, old)
-            # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
-            os.chmod(temporary, old.st_mode & 0o7777)
-        else:
-            # Root tagging a person's library: the new sidecar is theirs too, as the folder is.
-            folder = path.parent.stat()
-            if folder.st_uid != os.geteuid():
-                _keep_owner(temporary, folder)
+            elif (folder := path.parent.stat()).st_uid != os.geteuid():
+                # Root tagging a person's library: the new sidecar is theirs too, as the folder is.
+                _keep_owner(f.fileno(), folder)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
 
 
-def _keep_owner(path: Path, old: os.stat_result) -> None:
+def _keep_owner(fd: int, old: os.stat_result) -> None:
     """Root writing a person's sidecar must not make it root's, which its owner may then not change."""
     try:
-        os.chown(path, old.st_uid, old.st_gid)
+        os.fchown(fd, old.st_uid, old.st_gid)
     except PermissionError:
         # Only root may give a file away: anyone else's rewrite is theirs, as any file they write.
         pass

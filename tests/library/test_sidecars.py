@@ -255,6 +255,32 @@ def test_root_tagging_a_persons_folder_makes_sidecars_that_are_theirs(library):
     assert (info.st_uid, info.st_gid) == (65534, 65534)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+@pytest.mark.parametrize("rewritten", [False, True])
+def test_a_link_put_in_place_of_the_temporary_file_gives_nothing_away(library, tmp_path, monkeypatch, rewritten):
+    # The folder is someone else's: they may swap the file pyvision is about to give them
+    # for a link to a file of root's, between its creation and its change of owner.
+    victim = tmp_path / "shadow"
+    victim.write_text("root's", encoding="utf-8")
+    victim.chmod(0o600)
+    if rewritten:
+        (library / "coffee.png.xmp").write_text(PERSONS_SIDECAR, encoding="utf-8")
+        os.chown(library / "coffee.png.xmp", 65534, 65534)
+    os.chown(library, 65534, 65534)
+    keep_owner = xmp._keep_owner
+
+    def swapped_first(*args):
+        temporary, = library.glob(".pyvision-*.xmp.tmp")
+        temporary.unlink()
+        temporary.symlink_to(victim)
+        keep_owner(*args)
+
+    monkeypatch.setattr(xmp, "_keep_owner", swapped_first)
+    cli.main(["tag", "--xmp", str(library / "coffee.png")])
+    info = victim.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 0, 0o600)
+
+
 def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
     previous = os.umask(0o027)
     try:
