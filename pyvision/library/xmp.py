@@ -7,6 +7,7 @@ that exists is edited, not replaced: everything pyvision did not write stays as 
 recorded in its own namespace, so the next run replaces exactly that.
 """
 
+import errno
 import os
 import re
 import stat
@@ -83,7 +84,7 @@ def sidecar_path(photo: Path, *, basename: bool = False) -> Path:
 def read_stamp(sidecar: Path) -> Stamp | None:
     """The stamp of pyvision's last keywords in this sidecar, if it has some."""
     try:
-        tree = _parse(_read(sidecar))
+        tree = _parse(_read(sidecar)[0])
         values = {name: tree.findtext(f".//pyvision:{name}", namespaces=NS)
                   for name in ("Model", "Settings", "SourceSize", "SourceModified")}
         return Stamp(values["Model"], values["Settings"], int(values["SourceSize"]), int(values["SourceModified"]))
@@ -93,13 +94,12 @@ def read_stamp(sidecar: Path) -> Stamp | None:
 
 def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
     """Put pyvision's keywords in the sidecar, in place of those it wrote before."""
-    if sidecar.is_symlink():
-        raise SidecarLinked(f"{sidecar} is a symbolic link: it is left as it is.")
     keywords, hierarchy = _xml_text(keywords), _xml_text(hierarchy)
     try:
-        data = _read(sidecar)
+        # Not through a link: its target's text would be copied into the new sidecar.
+        data, old = _read(sidecar, follow_links=False)
     except FileNotFoundError:
-        data = _NEW
+        data, old = _NEW, None
     tree = _parse(data)
     rdf = tree.getroot() if tree.getroot().tag == _name("rdf", "RDF") else tree.find(".//rdf:RDF", NS)
     if rdf is None:
@@ -135,21 +135,31 @@ def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp
         if len(bag) == 0:
             bag.getparent().getparent().remove(bag.getparent())
     etree.cleanup_namespaces(description, top_nsmap={p: NS[p] for p in ("dc", "lr", "pyvision")})
-    _replace(sidecar, etree.tostring(tree, encoding="utf-8"))
+    _replace(sidecar, etree.tostring(tree, encoding="utf-8"), old)
 
 
-def _read(sidecar: Path) -> bytes:
-    """The sidecar's bytes, if it is a regular file (or a link to one) of a sidecar's size."""
+def _read(sidecar: Path, *, follow_links: bool = True) -> tuple[bytes, os.stat_result]:
+    """The sidecar's bytes and what the open file's status said of it, if it is a regular
+    file (or, ``follow_links``, a link to one) of a sidecar's size."""
     # Looked at before opening it, as opening a device may do something (a tape rewinds);
     # and again once open, in case it was swapped in between. Opening a FIFO would wait
     # for a writer, but not when non-blocking.
-    _require_regular(os.stat(sidecar), sidecar)
-    with open(os.open(sidecar, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-        _require_regular(os.fstat(f.fileno()), sidecar)
+    if not follow_links and sidecar.is_symlink():
+        raise SidecarLinked(f"{sidecar} is a symbolic link: it is left as it is.")
+    _require_regular(os.stat(sidecar, follow_symlinks=follow_links), sidecar)
+    try:
+        fd = os.open(sidecar, os.O_RDONLY | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_links:  # made a link since it was looked at
+            raise SidecarLinked(f"{sidecar} is a symbolic link: it is left as it is.") from None
+        raise
+    with open(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        _require_regular(info, sidecar)
         data = read_at_most(f, _LARGEST_SIDECAR)
     if data is None:
         raise SidecarError(f"{sidecar} is larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
-    return data
+    return data, info
 
 
 def _require_regular(info: os.stat_result, sidecar: Path) -> None:
@@ -257,13 +267,10 @@ def _insert(parent: etree._Element, index: int, elements: list[etree._Element]) 
         elements[-1].tail = closing
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """Write a new file beside the old one, then rename it over: an interrupted run
-    leaves the old sidecar or the new one, never half of one."""
-    try:
-        old = path.stat()
-    except FileNotFoundError:
-        old = None
+def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
+    """Write a new file beside the old one (``old``: its status, None if there is none),
+    then rename it over: an interrupted run leaves the old sidecar or the new one, never
+    half of one."""
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
     # Not named after the sidecar: a legal 255-byte sidecar name leaves no room for more.
     temporary = path.with_name(f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp")

@@ -281,6 +281,28 @@ def test_a_link_put_in_place_of_the_temporary_file_gives_nothing_away(library, t
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 0, 0o600)
 
 
+def test_a_sidecar_made_a_link_as_it_is_read_lends_nothing_of_its_target(library, tmp_path, monkeypatch):
+    # Swapped for a link between being looked at and being opened, the target's text would
+    # be copied into the new sidecar, in a folder its owner may read.
+    secret = tmp_path / "secret.xmp"
+    secret.write_text(PERSONS_SIDECAR.replace("Granny's cup", "topsecret"), encoding="utf-8")
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_text(PERSONS_SIDECAR, encoding="utf-8")
+    require_regular = xmp._require_regular
+
+    def swapped_first(info, path):
+        if not path.is_symlink():
+            path.unlink()
+            path.symlink_to(secret)
+        require_regular(info, path)
+
+    monkeypatch.setattr(xmp, "_require_regular", swapped_first)
+    # --force: else the swap happens as the stamp is read, before the writing looks.
+    assert cli.main(["tag", "--xmp", "--force", str(library / "coffee.png")]) == 1
+    assert not any("topsecret" in f.read_text(encoding="utf-8", errors="replace")
+                   for f in library.iterdir() if f.is_file() and not f.is_symlink())
+
+
 def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
     previous = os.umask(0o027)
     try:
