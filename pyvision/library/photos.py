@@ -10,6 +10,7 @@ import numpy as np
 
 from pyvision.engine.classifier import Classifier
 from pyvision.engine.decode import DEFAULT_MAX_PIXELS
+from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.pipeline import UNREADABLE_FILE
@@ -70,18 +71,15 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path
             unreadable.append(Unreadable(path, UNREADABLE_FILE, "not a regular file"))
 
 
-def _walk(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) -> Iterator[Path]:
-    try:
-        info = folder.stat()
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        # The rest of the library is walked; this folder is said, not passed over in silence.
-        problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
-        return
-    if (info.st_dev, info.st_ino) in seen:
-        return
-    seen.add((info.st_dev, info.st_ino))
-    for entry in entries:
+def _walk(top: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) -> Iterator[Path]:
+    """Depth first, each folder's entries in name order. Not by recursion: a folder
+    nested a thousand deep would end the whole run with a RecursionError."""
+    listings = [_listing(top, seen, problems)]
+    while listings:
+        entry = next(listings[-1], None)
+        if entry is None:
+            listings.pop()
+            continue
         if entry.name.startswith("."):
             continue
         path = Path(entry.path)
@@ -94,7 +92,7 @@ def _walk(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) 
                 problems.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
             continue
         if is_dir:
-            yield from _walk(path, seen, problems)
+            listings.append(_listing(path, seen, problems))
         elif is_file and is_photo:
             yield path
         elif is_photo:
@@ -102,11 +100,27 @@ def _walk(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) 
             problems.append(Unreadable(path, UNREADABLE_FILE, "a symbolic link to nothing" if gone else "not a regular file"))
 
 
+def _listing(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) -> Iterator[os.DirEntry]:
+    """A folder's entries in name order; none for a folder seen before (a link back up
+    the tree) or one that cannot be read, which is added to ``problems``."""
+    try:
+        info = folder.stat()
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        # The rest of the library is walked; this folder is said, not passed over in silence.
+        problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
+        return iter(())
+    if (info.st_dev, info.st_ino) in seen:
+        return iter(())
+    seen.add((info.st_dev, info.st_ino))
+    return iter(entries)
+
+
 def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:
     """path -> the model's input; raises ImageError or OSError."""
     def prepare(path: Path) -> np.ndarray:
         if raw.is_raw(path):
-            return classifier.preprocess(raw.preview(path, max_pixels=classifier.max_pixels,
+            return classifier.preprocess(raw.preview(read(path), max_pixels=classifier.max_pixels,
                                                      draft_size=classifier.decode_size_hint()))
         return classifier.prepare(read(path))
 
@@ -116,13 +130,21 @@ def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:
 def upload(path: Path) -> tuple[str, bytes]:
     """path -> (file name, bytes) for a server, which reads no RAW file: its preview goes instead."""
     if raw.is_raw(path):
-        return path.name + ".preview", raw.preview_file(path, max_pixels=DEFAULT_MAX_PIXELS)
+        return path.name + ".preview", raw.preview_file(read(path), max_pixels=DEFAULT_MAX_PIXELS)
     return path.name, read(path)
 
 
 def read(path: Path) -> bytes:
-    """A photo's bytes; raises ImageError for a file too large to be one, or OSError."""
-    with path.open("rb") as f:
+    """A photo's bytes; raises ImageError for a file that cannot be one, or OSError."""
+    # Not blocking: a FIFO put in the photo's place since the walk would wait for a writer.
+    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(UNREADABLE_FILE, "The file is not a regular file.")
+        # Nothing is read of what says it is empty: files of /proc say so, and reading
+        # /proc/kmsg waits for the kernel's next message.
+        if info.st_size == 0:
+            raise ImageError(errors.EMPTY_FILE, errors.CODES[errors.EMPTY_FILE])
         # An 8 GB file is refused without reading any of it.
         data = read_at_most(f, MAX_PHOTO_BYTES)
     if data is not None:

@@ -27,32 +27,33 @@ def is_raw(path: Path) -> bool:
     return path.suffix.lower() in RAW_SUFFIXES
 
 
-def preview(path: Path, *, max_pixels: int, draft_size: tuple[int, int] | None = None) -> Image.Image:
-    """The embedded preview of a RAW file, upright, in RGB; raises ImageError."""
-    jpeg, image, flip = _extract(path)
+def preview(data: bytes, *, max_pixels: int, draft_size: tuple[int, int] | None = None) -> Image.Image:
+    """The embedded preview of a RAW file's bytes, upright, in RGB; raises ImageError."""
+    jpeg, image, flip = _extract(data)
     if jpeg is not None:
         image = decode(jpeg, max_pixels=max_pixels, draft_size=draft_size)
     return image.transpose(_UPRIGHT[flip]) if flip in _UPRIGHT else image
 
 
-def preview_file(path: Path, *, max_pixels: int) -> bytes:
+def preview_file(data: bytes, *, max_pixels: int) -> bytes:
     """The preview as a file a server decodes: the camera's own JPEG when it needs no
     turning, else a lossless PNG of the upright picture."""
-    jpeg, _, flip = _extract(path)
+    jpeg, _, flip = _extract(data)
     if jpeg is not None and flip not in _UPRIGHT:
         return jpeg
     out = io.BytesIO()
-    preview(path, max_pixels=max_pixels).save(out, "PNG", compress_level=1)
+    preview(data, max_pixels=max_pixels).save(out, "PNG", compress_level=1)
     return out.getvalue()
 
 
-def _extract(path: Path) -> tuple[bytes | None, Image.Image | None, int]:
+def _extract(data: bytes) -> tuple[bytes | None, Image.Image | None, int]:
     try:
         import rawpy
     except ImportError:
         raise ImageError(RAW_SUPPORT_MISSING, "Reading camera RAW files needs rawpy: .venv/bin/pip install -e \".[raw]\" in pyvision's checkout.") from None
     try:
-        with rawpy.imread(str(path)) as raw:
+        # The bytes, not the path: LibRaw would open whatever is at the path by then.
+        with rawpy.imread(io.BytesIO(data)) as raw:
             thumb = raw.extract_thumb()
             flip = raw.sizes.flip
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):

@@ -42,6 +42,9 @@ _NEW = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 # darktable keeps its whole edit history in the sidecar, and that is still well under a megabyte.
 _LARGEST_SIDECAR = 16 * 2**20
+# The whitespace before an element that pyvision copies to lay its own out: a line break
+# and an indent, as photo managers write them.
+_LONGEST_LAYOUT = 64
 _LISTS = {f"{{{NS['rdf']}}}{kind}" for kind in ("Bag", "Seq", "Alt")}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -135,7 +138,10 @@ def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp
         if len(bag) == 0:
             bag.getparent().getparent().remove(bag.getparent())
     etree.cleanup_namespaces(description, top_nsmap={p: NS[p] for p in ("dc", "lr", "pyvision")})
-    _replace(sidecar, etree.tostring(tree, encoding="utf-8"), old)
+    written = etree.tostring(tree, encoding="utf-8")
+    if len(written) > _LARGEST_SIDECAR:
+        raise SidecarError(f"{sidecar} would be larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
+    _replace(sidecar, written, old)
 
 
 def _read(sidecar: Path, *, follow_links: bool = True) -> tuple[bytes, os.stat_result]:
@@ -260,6 +266,10 @@ def _insert(parent: etree._Element, index: int, elements: list[etree._Element]) 
         closing = "\n" + " " * sum(1 for _ in parent.iterancestors())
         parent.text = closing + " "
     space = parent.text if index == 0 else parent[index - 1].tail
+    if space and len(space) > _LONGEST_LAYOUT:
+        # Copied once for each keyword, a sidecar padded with megabytes of it would grow
+        # tenfold on each run.
+        space = "\n" + " " * sum(1 for _ in parent.iterancestors())
     for offset, element in enumerate(elements):
         element.tail = space if not (space or "").strip() else None
         parent.insert(index + offset, element)

@@ -1,5 +1,14 @@
-"""A library's files are read whole, up to a limit, however their size changes meanwhile."""
+"""A library's files are read whole, up to a limit, however their size changes meanwhile;
+what only looks like a photo is refused without waiting on it."""
 
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from pyvision.engine.errors import ImageError
+from pyvision.library.photos import read
 from pyvision.library.reading import read_at_most
 
 
@@ -45,3 +54,37 @@ def test_a_file_that_grows_past_the_limit_as_it_is_read_is_refused(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"x" * 10)
     assert read_at_most(GrowingWhileRead(path, b"y" * 200), 100) is None
+
+
+def read_within_seconds(path: Path, seconds: float = 10):
+    """What read() raises or returns, failing the test if it hangs."""
+    outcome = {}
+
+    def attempt():
+        try:
+            outcome["data"] = read(path)
+        except Exception as exc:  # noqa: BLE001 - the test looks at what it is
+            outcome["error"] = exc
+
+    reader = threading.Thread(target=attempt, daemon=True)
+    reader.start()
+    reader.join(seconds)
+    assert not reader.is_alive(), f"reading {path} hung"
+    return outcome
+
+
+def test_a_fifo_in_a_photos_place_is_refused_without_waiting_for_a_writer(tmp_path):
+    # It was a photo when the folder was walked; someone put a FIFO there since.
+    fifo = tmp_path / "IMG_1.jpg"
+    os.mkfifo(fifo)
+    error = read_within_seconds(fifo)["error"]
+    assert isinstance(error, ImageError) and error.code == "unreadable_file"
+
+
+def test_a_file_that_says_it_is_empty_is_not_read(tmp_path):
+    # /proc's files say they are empty, and reading /proc/kmsg waits for the kernel's next
+    # message (as root; others may not open it at all).
+    kmsg = tmp_path / "IMG_1.jpg"
+    kmsg.symlink_to("/proc/kmsg")
+    error = read_within_seconds(kmsg)["error"]
+    assert (isinstance(error, ImageError) and error.code == "empty_file") or isinstance(error, PermissionError)

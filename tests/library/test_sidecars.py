@@ -180,6 +180,17 @@ def test_a_sidecar_larger_than_any_real_one_is_left_alone(library, capsys):
     assert "unreadable_sidecar" in capsys.readouterr().err
 
 
+def test_a_sidecar_padded_with_whitespace_does_not_grow_with_each_run(library):
+    # The whitespace before the person's first property is what pyvision's own elements
+    # are laid out with: megabytes of it were copied once for each keyword.
+    sidecar = library / "coffee.png.xmp"
+    padded = PERSONS_SIDECAR.replace('xmp:Rating="4">', 'xmp:Rating="4">' + " " * 2**20)
+    sidecar.write_text(padded, encoding="utf-8")
+    assert cli.main(["tag", "--xmp", "--lang", "en,zh-hans", str(library / "coffee.png")]) == 0
+    assert sidecar.stat().st_size < len(padded.encode()) + 10_000
+    assert "Granny's cup" in sidecar.read_text(encoding="utf-8")
+
+
 def test_a_device_as_sidecar_is_not_read(library, capsys):
     """Were it /dev/zero, reading it would fill the memory."""
     sidecar = library / "coffee.png.xmp"

@@ -78,3 +78,23 @@ def test_a_folder_that_cannot_be_read_is_said_and_the_rest_walked(tmp_path):
     finally:
         (tmp_path / "closed").chmod(0o755)
     assert out.strip() == "['b.jpg'] [('closed', 'unreadable_folder')]"
+
+
+def test_a_folder_nested_deeper_than_pythons_recursion_limit_is_walked(tmp_path):
+    # Anyone who may write in a library can nest folders a thousand deep: the photos
+    # beside and below them are still found.
+    levels = [tmp_path / "deep"]
+    for _ in range(sys.getrecursionlimit() + 100):
+        levels.append(levels[-1] / "a")
+    for level in levels:
+        level.mkdir()
+    try:
+        (levels[-1] / "bottom.jpg").write_bytes(b"x")
+        (tmp_path / "top.jpg").write_bytes(b"x")
+        unreadable = []
+        assert [p.name for p in photos([tmp_path], unreadable)] == ["bottom.jpg", "top.jpg"] and not unreadable
+    finally:
+        # Removed here, level by level: shutil.rmtree, which pytest cleans up with, recurses.
+        (levels[-1] / "bottom.jpg").unlink(missing_ok=True)
+        for level in reversed(levels):
+            level.rmdir()
