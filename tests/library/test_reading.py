@@ -5,7 +5,6 @@ import os
 import threading
 from pathlib import Path
 
-import pytest
 
 from pyvision.engine.errors import ImageError
 from pyvision.library.photos import read
