@@ -5,7 +5,6 @@ import os
 import threading
 from pathlib import Path
 
-
 from pyvision.engine.errors import ImageError
 from pyvision.library.photos import read
 from pyvision.library.reading import read_at_most
