@@ -285,6 +285,7 @@ def tag_command(args) -> int:
 
     from pyvision.engine.pipeline import Failure
     from pyvision.library import tagging
+    from pyvision.library.folders import RootOnly
     from pyvision.library.photos import photos
 
     options = tagging.Options(languages=args.lang, top=args.top, min_score=args.min_score, xmp=args.xmp,
@@ -297,7 +298,8 @@ def tag_command(args) -> int:
         wrong_argument("tag", f"--csv {args.csv}: {exc.strerror or exc}")
     backend = server_backend(args) if args.server else local_backend(args)
     unreadable = []
-    files = list(photos(args.paths, unreadable))
+    writes = args.xmp and not args.dry_run
+    files = list(photos(args.paths, unreadable, root_only=RootOnly() if writes and os.geteuid() == 0 else None))
     counts, failures = Counter(), Counter()
     rows = csv.writer(table) if table else None
     if rows:

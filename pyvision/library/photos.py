@@ -16,6 +16,7 @@ from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.pipeline import UNREADABLE_FILE
 
 from . import raw
+from .folders import UNSAFE_FOLDER, RootOnly
 from .raw import RAW_SUFFIXES
 from .reading import read_at_most
 
@@ -40,9 +41,10 @@ MAX_PHOTO_BYTES = 512 * 2**20
 SIDECAR_SUFFIX = ".xmp"
 
 
-def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path]:
+def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: RootOnly | None = None) -> Iterator[Path]:
     """Each photo once, folders walked recursively in name order; what cannot be read on
-    the way is added to ``unreadable``.
+    the way is added to ``unreadable``, as are, with ``root_only``, the folders that
+    someone other than root may change (and the photos named in them).
 
     Hidden files and folders (``.thumbnails``, ``.git``...) and everything that is not a
     photo (sidecars included) are left out; a file named on the command line is taken
@@ -51,7 +53,7 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path
     links to folders are followed, each folder once, so a link back up the tree ends the
     walk there instead of looping.
     """
-    seen: set[tuple[int, int]] = set()
+    walk = _Walk(unreadable, root_only)
     for path in paths:
         try:
             mode = path.stat().st_mode
@@ -62,58 +64,74 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable]) -> Iterator[Path
             unreadable.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
             continue
         if stat.S_ISDIR(mode):
-            yield from _walk(path, seen, unreadable)
+            yield from walk.photos_under(path)
         elif path.suffix.lower() == SIDECAR_SUFFIX:
             continue
         elif stat.S_ISREG(mode):
-            yield path
+            if walk.may_tag_in(path.parent, path):
+                yield path
         else:
             unreadable.append(Unreadable(path, UNREADABLE_FILE, "not a regular file"))
 
 
-def _walk(top: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) -> Iterator[Path]:
-    """Depth first, each folder's entries in name order. Not by recursion: a folder
-    nested a thousand deep would end the whole run with a RecursionError."""
-    listings = [_listing(top, seen, problems)]
-    while listings:
-        entry = next(listings[-1], None)
-        if entry is None:
-            listings.pop()
-            continue
-        if entry.name.startswith("."):
-            continue
-        path = Path(entry.path)
-        is_photo = path.suffix.lower() in PHOTO_SUFFIXES
+class _Walk:
+    """Folders walked depth first, each folder's entries in name order, each folder once.
+    Not by recursion: a folder nested a thousand deep would end the run with a
+    RecursionError."""
+
+    def __init__(self, problems: list[Unreadable], root_only: RootOnly | None):
+        self.problems, self.root_only = problems, root_only
+        self.seen: set[tuple[int, int]] = set()
+
+    def photos_under(self, top: Path) -> Iterator[Path]:
+        listings = [self._listing(top)]
+        while listings:
+            entry = next(listings[-1], None)
+            if entry is None:
+                listings.pop()
+                continue
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            is_photo = path.suffix.lower() in PHOTO_SUFFIXES
+            try:
+                is_dir = entry.is_dir()
+                is_file = not is_dir and entry.is_file()
+            except OSError as exc:
+                if is_photo:
+                    self.problems.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
+                continue
+            if is_dir:
+                listings.append(self._listing(path))
+            elif is_file and is_photo:
+                yield path
+            elif is_photo:
+                gone = entry.is_symlink() and not path.exists()
+                self.problems.append(Unreadable(path, UNREADABLE_FILE,
+                                                "a symbolic link to nothing" if gone else "not a regular file"))
+
+    def may_tag_in(self, folder: Path, said_as: Path) -> bool:
+        """With ``root_only``, whether no one else may change the folder; if someone may,
+        it is said (as ``said_as``)."""
+        why = self.root_only.changeable_by_others(folder) if self.root_only else None
+        if why:
+            self.problems.append(Unreadable(said_as, UNSAFE_FOLDER, why))
+        return not why
+
+    def _listing(self, folder: Path) -> Iterator[os.DirEntry]:
+        """A folder's entries in name order; none for a folder seen before (a link back
+        up the tree), one that cannot be read, or one root may not tag (both said)."""
         try:
-            is_dir = entry.is_dir()
-            is_file = not is_dir and entry.is_file()
+            info = folder.stat()
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            if is_photo:
-                problems.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
-            continue
-        if is_dir:
-            listings.append(_listing(path, seen, problems))
-        elif is_file and is_photo:
-            yield path
-        elif is_photo:
-            gone = entry.is_symlink() and not path.exists()
-            problems.append(Unreadable(path, UNREADABLE_FILE, "a symbolic link to nothing" if gone else "not a regular file"))
-
-
-def _listing(folder: Path, seen: set[tuple[int, int]], problems: list[Unreadable]) -> Iterator[os.DirEntry]:
-    """A folder's entries in name order; none for a folder seen before (a link back up
-    the tree) or one that cannot be read, which is added to ``problems``."""
-    try:
-        info = folder.stat()
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        # The rest of the library is walked; this folder is said, not passed over in silence.
-        problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
-        return iter(())
-    if (info.st_dev, info.st_ino) in seen:
-        return iter(())
-    seen.add((info.st_dev, info.st_ino))
-    return iter(entries)
+            # The rest of the library is walked; this folder is said, not passed over in silence.
+            self.problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
+            return iter(())
+        if (info.st_dev, info.st_ino) in self.seen or not self.may_tag_in(folder, folder):
+            return iter(())
+        self.seen.add((info.st_dev, info.st_ino))
+        return iter(entries)
 
 
 def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:

@@ -300,9 +300,6 @@ def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
                 # that way costs only a re-tag.
                 f.flush()
                 os.fsync(f.fileno())
-            elif (folder := path.parent.stat()).st_uid != os.geteuid():
-                # Root tagging a person's library: the new sidecar is theirs too, as the folder is.
-                _keep_owner(f.fileno(), folder)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
