@@ -1,12 +1,13 @@
-"""Which folders root tags: those that no one else may change.
+"""Which photos root tags: those whose path no one else may change.
 
-Whoever may write in a folder, or in one above it, can swap a photo, a sidecar or the
-folder itself for a link while a run reads and writes there, and so have root read
-their neighbours' private photos or write where they may not. A library is tagged by
-its owner (``sudo -u alice pyvision tag --xmp /home/alice/Pictures``), whose rights the
-kernel enforces.
+Whoever may write in a folder on a photo's path, or own a link on it, can swap the
+photo, its sidecar or a folder for a link while a run reads and writes there, and so
+have root read their neighbours' private photos or write where they may not. A library
+is tagged by its owner (``sudo -u alice pyvision tag --xmp /home/alice/Pictures``),
+whose rights the kernel enforces.
 """
 
+import errno
 import grp
 import os
 import pwd
@@ -14,46 +15,67 @@ import stat
 from pathlib import Path
 
 UNSAFE_FOLDER = "unsafe_folder"
+# As the kernel: a path that goes through more links than this is a loop.
+MOST_LINKS = 40
 
 
 class RootOnly:
-    """The folders of one run, each looked at once."""
+    """Root's runs: a folder or photo is tagged only if no one else may change its path."""
 
-    def __init__(self):
-        self._others: dict[tuple[Path, bool], str | None] = {}
-
-    def changeable_by_others(self, folder: Path) -> str | None:
-        """Why root may not tag the folder, or None if no one else may change it."""
-        named = Path(os.path.abspath(folder))
-        real = Path(os.path.realpath(folder))
-        # As named (a link on the way is an entry of the folder above it) and as resolved.
-        for path in dict.fromkeys([named, *named.parents, real, *real.parents]):
-            key = (path, path in (named, real))
-            if key not in self._others:
-                self._others[key] = _others(*key)
-            if self._others[key]:
-                return (f"{path} may be changed by {self._others[key]}: as root, pyvision tags only folders "
-                        "no one else may change; run it as the library's owner (sudo -u OWNER pyvision tag ...)")
+    def changeable_by_others(self, path: Path) -> str | None:
+        """Why root may not tag the folder or photo at ``path``, or None."""
+        try:
+            entries = resolution(path)
+        except OSError as exc:
+            return f"{path} cannot be followed ({exc.strerror})"
+        for i, (entry, info) in enumerate(entries):
+            below = entries[i + 1][1] if i + 1 < len(entries) else None
+            who = _others(info, below)
+            if who:
+                return (f"{entry} may be changed by {who}: as root, pyvision tags only photos whose path no one "
+                        "else may change; run it as the library's owner (sudo -u OWNER pyvision tag ...)")
         return None
 
 
-def _others(path: Path, holds_photos: bool) -> str | None:
-    """Who other than root may change this entry of its folder, or what is in it. A sticky
-    folder (/tmp) lets no one else rename or remove root's entries: it may be above a
-    library, not hold one."""
-    try:
-        info = os.lstat(path)
-    except OSError as exc:
-        return f"whoever made it vanish ({exc.strerror})"
+def resolution(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """Every entry the kernel goes through to reach ``path``, in order, links and the
+    entries their targets go through included, each with its lstat."""
+    pending = list(Path(os.getcwd(), path).parts[1:])
+    current, met, links = Path("/"), [], 0
+    while pending:
+        name = pending.pop(0)
+        if name == ".":
+            continue
+        if name == "..":
+            current = current.parent
+            continue
+        entry = current / name
+        info = os.lstat(entry)
+        met.append((entry, info))
+        if stat.S_ISLNK(info.st_mode):
+            links += 1
+            if links > MOST_LINKS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+            target = Path(os.readlink(entry))
+            if target.is_absolute():
+                current = Path("/")
+            pending[:0] = target.parts[1:] if target.is_absolute() else target.parts
+        else:
+            current = entry
+    return met
+
+
+def _others(info: os.stat_result, below: os.stat_result | None) -> str | None:
+    """Who other than root may change this entry, or what its folder holds on the path
+    (``below``). A sticky folder open to all (/tmp) lets no one else rename or remove
+    root's entries: it may hold one of root's folders on the way, not the photos."""
     if info.st_uid != 0:
         return _user(info.st_uid)
-    if stat.S_ISLNK(info.st_mode) or (info.st_mode & stat.S_ISVTX and not holds_photos):
+    if not stat.S_ISDIR(info.st_mode) or not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return None
-    if info.st_mode & stat.S_IWOTH:
-        return "anyone"
-    if info.st_mode & stat.S_IWGRP:
-        return f"the members of group {_group(info.st_gid)}"
-    return None
+    if info.st_mode & stat.S_ISVTX and below is not None and stat.S_ISDIR(below.st_mode) and below.st_uid == 0:
+        return None
+    return "anyone" if info.st_mode & stat.S_IWOTH else f"the members of group {_group(info.st_gid)}"
 
 
 def _user(uid: int) -> str:

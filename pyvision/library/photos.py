@@ -68,7 +68,7 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: Ro
         elif path.suffix.lower() == SIDECAR_SUFFIX:
             continue
         elif stat.S_ISREG(mode):
-            if walk.may_tag_in(path.parent, path):
+            if walk.may_tag(path):
                 yield path
         else:
             unreadable.append(Unreadable(path, UNREADABLE_FILE, "not a regular file"))
@@ -104,18 +104,19 @@ class _Walk:
             if is_dir:
                 listings.append(self._listing(path))
             elif is_file and is_photo:
-                yield path
+                if self.may_tag(path):
+                    yield path
             elif is_photo:
                 gone = entry.is_symlink() and not path.exists()
                 self.problems.append(Unreadable(path, UNREADABLE_FILE,
                                                 "a symbolic link to nothing" if gone else "not a regular file"))
 
-    def may_tag_in(self, folder: Path, said_as: Path) -> bool:
-        """With ``root_only``, whether no one else may change the folder; if someone may,
-        it is said (as ``said_as``)."""
-        why = self.root_only.changeable_by_others(folder) if self.root_only else None
+    def may_tag(self, path: Path) -> bool:
+        """With ``root_only``, whether no one else may change the path to this folder or
+        photo; if someone may, it is said."""
+        why = self.root_only.changeable_by_others(path) if self.root_only else None
         if why:
-            self.problems.append(Unreadable(said_as, UNSAFE_FOLDER, why))
+            self.problems.append(Unreadable(path, UNSAFE_FOLDER, why))
         return not why
 
     def _listing(self, folder: Path) -> Iterator[os.DirEntry]:
@@ -128,7 +129,7 @@ class _Walk:
             # The rest of the library is walked; this folder is said, not passed over in silence.
             self.problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
             return iter(())
-        if (info.st_dev, info.st_ino) in self.seen or not self.may_tag_in(folder, folder):
+        if (info.st_dev, info.st_ino) in self.seen or not self.may_tag(folder):
             return iter(())
         self.seen.add((info.st_dev, info.st_ino))
         return iter(entries)

@@ -68,3 +68,32 @@ def test_without_writing_anything_a_folder_someone_else_owns_is_classified(libra
     os.chown(library, NOBODY, NOBODY)
     assert cli.main(["tag", str(library)]) == 0
     assert "2 tagged" in capsys.readouterr().err and sidecars(library) == []
+
+
+def test_a_link_of_roots_that_goes_through_someone_elses_link_is_not_followed(tmp_path, library, capsys):
+    # Their link is theirs to point elsewhere (/etc) between the walk and the writing.
+    safe = tmp_path / "safe"
+    safe.mkdir()
+    shutil.copy(SKIMAGE_DATA / "coffee.png", safe / "X.png")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "pub").symlink_to(safe)
+    os.lchown(theirs / "pub", NOBODY, NOBODY)
+    os.chown(theirs, NOBODY, NOBODY)
+    (library / "pub").symlink_to(theirs / "pub")
+    assert cli.main(["tag", "--xmp", str(library)]) == 1
+    assert "pub: error unsafe_folder" in capsys.readouterr().err
+    assert sidecars(safe) == []
+
+
+def test_a_photo_linked_into_someone_elses_folder_is_not_tagged(tmp_path, library, capsys):
+    # They may point it at a private photo of anyone's: its keywords would land here.
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    shutil.copy(SKIMAGE_DATA / "coffee.png", theirs / "b.png")
+    os.chown(theirs, NOBODY, NOBODY)
+    (library / "b.png").symlink_to(theirs / "b.png")
+    assert cli.main(["tag", "--xmp", str(library), str(library / "b.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("b.png: error unsafe_folder") == 2
+    assert "b.png.xmp" not in sidecars(library)
