@@ -6,6 +6,7 @@ worker, manage) do.
 
 import argparse
 import dataclasses
+import errno
 import itertools
 import json
 import os
@@ -292,10 +293,14 @@ def tag_command(args) -> int:
                               basename=args.sidecar_name == "basename", force=args.force, dry_run=args.dry_run,
                               hedged=args.hedged)
     try:
-        # surrogateescape: a file name that is not UTF-8 is written as its own bytes.
-        table = open(args.csv, "w", newline="", encoding="utf-8", errors="surrogateescape") if args.csv else None
+        # Not through a link: in a folder others may write in, theirs would have this run
+        # overwrite whatever it points to. surrogateescape: a file name that is not UTF-8
+        # is written as its own bytes.
+        table = open(os.open(args.csv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666), "w", newline="",
+                     encoding="utf-8", errors="surrogateescape") if args.csv else None
     except OSError as exc:
-        wrong_argument("tag", f"--csv {args.csv}: {exc.strerror or exc}")
+        reason = "a symbolic link: name the file itself" if exc.errno == errno.ELOOP else exc.strerror or exc
+        wrong_argument("tag", f"--csv {args.csv}: {reason}")
     backend = server_backend(args) if args.server else local_backend(args)
     unreadable = []
     writes = args.xmp and not args.dry_run

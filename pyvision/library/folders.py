@@ -70,7 +70,7 @@ def _others(info: os.stat_result, below: os.stat_result | None) -> str | None:
     (``below``). A sticky folder open to all (/tmp) lets no one else rename or remove
     root's entries: it may hold one of root's folders on the way, not the photos."""
     if info.st_uid != 0:
-        return _user(info.st_uid)
+        return user_name(info.st_uid)
     if not stat.S_ISDIR(info.st_mode) or not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return None
     if info.st_mode & stat.S_ISVTX and below is not None and stat.S_ISDIR(below.st_mode) and below.st_uid == 0:
@@ -78,7 +78,7 @@ def _others(info: os.stat_result, below: os.stat_result | None) -> str | None:
     return "anyone" if info.st_mode & stat.S_IWOTH else f"the members of group {_group(info.st_gid)}"
 
 
-def _user(uid: int) -> str:
+def user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:

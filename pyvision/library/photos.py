@@ -16,7 +16,7 @@ from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.pipeline import UNREADABLE_FILE
 
 from . import raw
-from .folders import UNSAFE_FOLDER, RootOnly
+from .folders import UNSAFE_FOLDER, RootOnly, user_name
 from .raw import RAW_SUFFIXES
 from .reading import read_at_most
 
@@ -34,6 +34,7 @@ class Unreadable:
 
 
 UNREADABLE_FOLDER = "unreadable_folder"
+LINK_NOT_FOLLOWED = "link_not_followed"
 FILE_TOO_LARGE = "file_too_large"
 # Over the engine's pixel limit at any depth: a 50 MP picture of 16-bit RGBA, uncompressed,
 # is 400 MB. A larger file is not read whole into memory (once per --jobs thread).
@@ -97,6 +98,8 @@ class _Walk:
             try:
                 is_dir = entry.is_dir()
                 is_file = not is_dir and entry.is_file()
+                if (is_dir or is_file and is_photo) and entry.is_symlink() and not self._followed(entry, path):
+                    continue
             except OSError as exc:
                 if is_photo:
                     self.problems.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
@@ -118,6 +121,17 @@ class _Walk:
         if why:
             self.problems.append(Unreadable(path, UNSAFE_FOLDER, why))
         return not why
+
+    def _followed(self, link: os.DirEntry, path: Path) -> bool:
+        """A link is followed only to what its own owner owns, as a web server's
+        SymLinksIfOwnerMatch: in a folder others may write in, their link to / would have
+        the whole disk walked, and one to the runner's private photo its keywords written
+        beside the link, for them to read."""
+        owner, target_owner = link.stat(follow_symlinks=False).st_uid, link.stat().st_uid
+        if owner != target_owner:
+            self.problems.append(Unreadable(path, LINK_NOT_FOLLOWED, f"a link of {user_name(owner)}'s to what "
+                                            f"{user_name(target_owner)} owns, which only its owner's links are followed to"))
+        return owner == target_owner
 
     def _listing(self, folder: Path) -> Iterator[os.DirEntry]:
         """A folder's entries in name order; none for a folder seen before (a link back

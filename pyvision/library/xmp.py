@@ -293,8 +293,9 @@ def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
             # write in the folder could put a link to /etc/shadow in the temporary's place.
             if old is not None:
                 _keep_owner(f.fileno(), old)
-                # After the owner: a change of owner may clear the set-user-ID and set-group-ID bits.
-                os.fchmod(f.fileno(), old.st_mode & 0o7777)
+                # After the owner, which may clear them: the permissions alone, a sidecar
+                # is no program to run as its owner.
+                os.fchmod(f.fileno(), old.st_mode & 0o777)
                 # The old sidecar may hold the person's own keywords: the new one must be
                 # on disk before the rename, even if the power fails. A new sidecar lost
                 # that way costs only a re-tag.

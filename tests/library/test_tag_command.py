@@ -48,6 +48,17 @@ def test_a_csv_file_that_cannot_be_written_is_refused_before_any_work(library, t
     assert refused.value.code == 2 and "No such file or directory" in capsys.readouterr().err
 
 
+def test_a_csv_file_that_is_a_link_is_refused_and_what_it_points_to_kept(library, tmp_path, capsys):
+    # In a folder others may write in, theirs would have this run overwrite its target.
+    kept = tmp_path / "precious.txt"
+    kept.write_text("mine", encoding="utf-8")
+    (tmp_path / "tags.csv").symlink_to(kept)
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", "--csv", str(tmp_path / "tags.csv"), str(library)])
+    assert refused.value.code == 2 and "a symbolic link" in capsys.readouterr().err
+    assert kept.read_text(encoding="utf-8") == "mine"
+
+
 def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
     (library / "coffee.png").rename(library / "=HYPERLINK(1)\x1b]0;title\x07.png")
     table = tmp_path / "tags.csv"

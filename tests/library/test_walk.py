@@ -7,6 +7,8 @@ import sys
 
 from pathlib import Path
 
+import pytest
+
 from pyvision.library.photos import photos
 
 
@@ -98,3 +100,22 @@ def test_a_folder_nested_deeper_than_pythons_recursion_limit_is_walked(tmp_path)
         (levels[-1] / "bottom.jpg").unlink(missing_ok=True)
         for level in reversed(levels):
             level.rmdir()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a link to another user")
+def test_a_link_is_followed_only_to_what_its_owner_owns(tmp_path):
+    # In a folder others may write in, their link to / would have the whole disk walked,
+    # and one to the runner's private photo its keywords written beside it.
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "mine.jpg").write_bytes(b"x")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for name, target in [("everything", private), ("theirs.jpg", private / "mine.jpg"), ("own.jpg", private / "mine.jpg")]:
+        (shared / name).symlink_to(target)
+        if name != "own.jpg":
+            os.lchown(shared / name, 65534, 65534)
+    unreadable = []
+    assert [p.name for p in photos([shared], unreadable)] == ["own.jpg"]
+    assert sorted((u.path.name, u.code) for u in unreadable) == [("everything", "link_not_followed"),
+                                                                 ("theirs.jpg", "link_not_followed")]
