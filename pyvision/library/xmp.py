@@ -7,6 +7,7 @@ that exists is edited, not replaced: everything pyvision did not write stays as 
 recorded in its own namespace, so the next run replaces exactly that.
 """
 
+import contextlib
 import errno
 import os
 import re
@@ -98,9 +99,19 @@ def read_stamp(sidecar: Path) -> Stamp | None:
 def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
     """Put pyvision's keywords in the sidecar, in place of those it wrote before."""
     keywords, hierarchy = _xml_text(keywords), _xml_text(hierarchy)
+    # Opened once: the old sidecar is read and the new one renamed over it in the same
+    # folder, even if someone who may write above it makes its path lead elsewhere meanwhile.
+    folder = os.open(sidecar.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _write(sidecar, folder, keywords, hierarchy, stamp)
+    finally:
+        os.close(folder)
+
+
+def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
     try:
         # Not through a link: its target's text would be copied into the new sidecar.
-        data, old = _read(sidecar, follow_links=False)
+        data, old = _read(sidecar, folder=folder)
     except FileNotFoundError:
         data, old = _NEW, None
     tree = _parse(data)
@@ -141,22 +152,25 @@ def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp
     written = etree.tostring(tree, encoding="utf-8")
     if len(written) > _LARGEST_SIDECAR:
         raise SidecarError(f"{sidecar} would be larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
-    _replace(sidecar, written, old)
+    _replace(sidecar, folder, written, old)
 
 
-def _read(sidecar: Path, *, follow_links: bool = True) -> tuple[bytes, os.stat_result]:
+def _read(sidecar: Path, *, folder: int | None = None) -> tuple[bytes, os.stat_result]:
     """The sidecar's bytes and what the open file's status said of it, if it is a regular
-    file (or, ``follow_links``, a link to one) of a sidecar's size."""
+    file of a sidecar's size. Named in the ``folder`` opened for rewriting it, a link is
+    refused (SidecarLinked); else a link to a regular file is read."""
+    name, where = (sidecar.name, {"dir_fd": folder}) if folder is not None else (sidecar, {})
     # Looked at before opening it, as opening a device may do something (a tape rewinds);
     # and again once open, in case it was swapped in between. Opening a FIFO would wait
     # for a writer, but not when non-blocking.
-    if not follow_links and sidecar.is_symlink():
+    info = os.stat(name, follow_symlinks=folder is None, **where)
+    if stat.S_ISLNK(info.st_mode):
         raise SidecarLinked(f"{sidecar} is a symbolic link: it is left as it is.")
-    _require_regular(os.stat(sidecar, follow_symlinks=follow_links), sidecar)
+    _require_regular(info, sidecar)
     try:
-        fd = os.open(sidecar, os.O_RDONLY | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW))
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if folder is not None else 0), **where)
     except OSError as exc:
-        if exc.errno == errno.ELOOP and not follow_links:  # made a link since it was looked at
+        if exc.errno == errno.ELOOP:  # made a link since it was looked at
             raise SidecarLinked(f"{sidecar} is a symbolic link: it is left as it is.") from None
         raise
     with open(fd, "rb") as f:
@@ -277,17 +291,18 @@ def _insert(parent: etree._Element, index: int, elements: list[etree._Element]) 
         elements[-1].tail = closing
 
 
-def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
-    """Write a new file beside the old one (``old``: its status, None if there is none),
-    then rename it over: an interrupted run leaves the old sidecar or the new one, never
-    half of one."""
+def _replace(path: Path, folder: int, data: bytes, old: os.stat_result | None) -> None:
+    """Write a new file beside the old one (``old``: its status, None if there is none) in
+    the open ``folder``, then rename it over: an interrupted run leaves the old sidecar or
+    the new one, never half of one."""
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
     # Not named after the sidecar: a legal 255-byte sidecar name leaves no room for more.
-    temporary = path.with_name(f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp")
+    temporary = f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp"
     try:
         # A new sidecar is made as any new file is (0666 less the umask); one that replaces
         # another is private until it has the old one's owner and mode.
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if old is None else 0o600), "wb") as f:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if old is None else 0o600,
+                          dir_fd=folder), "wb") as f:
             f.write(data)
             # Owner and mode are set through the open file, never by name: whoever may
             # write in the folder could put a link to /etc/shadow in the temporary's place.
@@ -301,9 +316,10 @@ def _replace(path: Path, data: bytes, old: os.stat_result | None) -> None:
                 # that way costs only a re-tag.
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(temporary, path)
+        os.replace(temporary, path.name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary, dir_fd=folder)
         raise
 
 

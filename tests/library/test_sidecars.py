@@ -304,6 +304,29 @@ def test_a_sidecar_made_a_link_as_it_is_read_lends_nothing_of_its_target(library
                    for f in library.iterdir() if f.is_file() and not f.is_symlink())
 
 
+def test_a_folder_made_to_lead_elsewhere_as_its_sidecar_is_rewritten_changes_nothing_there(library, tmp_path,
+                                                                                            monkeypatch):
+    # Someone who may write in the library swaps a folder for a link to another of the
+    # runner's, whose sidecar of the same name would be replaced by this one.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "chelsea.png.xmp").write_text("their own", encoding="utf-8")
+    folder = library / "2024"
+    (folder / "chelsea.png.xmp").write_text(PERSONS_SIDECAR, encoding="utf-8")
+    parse = xmp._parse
+
+    def swapped_first(data):
+        if not folder.is_symlink():
+            folder.rename(library / "2024.real")
+            folder.symlink_to(elsewhere)
+        return parse(data)
+
+    monkeypatch.setattr(xmp, "_parse", swapped_first)
+    assert cli.main(["tag", "--xmp", "--force", str(folder / "chelsea.png")]) == 0
+    assert (elsewhere / "chelsea.png.xmp").read_text(encoding="utf-8") == "their own"
+    assert "Granny's cup" in (library / "2024.real" / "chelsea.png.xmp").read_text(encoding="utf-8")
+
+
 def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
     previous = os.umask(0o027)
     try:
