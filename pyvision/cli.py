@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import signal
+import stat
 import sys
 from functools import partial
 from pathlib import Path
@@ -293,11 +294,7 @@ def tag_command(args) -> int:
                               basename=args.sidecar_name == "basename", force=args.force, dry_run=args.dry_run,
                               hedged=args.hedged)
     try:
-        # Not through a link: in a folder others may write in, theirs would have this run
-        # overwrite whatever it points to. surrogateescape: a file name that is not UTF-8
-        # is written as its own bytes.
-        table = open(os.open(args.csv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666), "w", newline="",
-                     encoding="utf-8", errors="surrogateescape") if args.csv else None
+        table = open_table(args.csv) if args.csv else None
     except OSError as exc:
         reason = "a symbolic link: name the file itself" if exc.errno == errno.ELOOP else exc.strerror or exc
         wrong_argument("tag", f"--csv {args.csv}: {reason}")
@@ -336,6 +333,19 @@ def tag_command(args) -> int:
             table.close()
     say(tagging.summary(counts, failures, args.dry_run), file=sys.stderr)
     return 1 if counts[tagging.FAILED] else 0
+
+
+def open_table(path: str):
+    """The --csv file, for writing. Not through a link, nor a FIFO (opening it would wait
+    for a reader): in a folder others may write in, theirs would have the run overwrite
+    what the link points to, or hang. surrogateescape: a file name that is not UTF-8 is
+    written as its own bytes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    os.ftruncate(fd, 0)
+    return open(fd, "w", newline="", encoding="utf-8", errors="surrogateescape")
 
 
 def local_backend(args):

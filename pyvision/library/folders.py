@@ -28,7 +28,11 @@ class RootOnly:
             entries = resolution(path)
         except OSError as exc:
             return f"{path} cannot be followed ({exc.strerror})"
-        for i, (entry, info) in enumerate(entries):
+        # The folder the photos are in, as the path ends (after a "..", not the entry met last).
+        holder = Path(os.path.realpath(path))
+        if not holder.is_dir():
+            holder = holder.parent
+        for i, (entry, info) in enumerate([*entries, (holder, os.lstat(holder))]):
             below = entries[i + 1][1] if i + 1 < len(entries) else None
             who = _others(info, below)
             if who:

@@ -123,15 +123,15 @@ class _Walk:
         return not why
 
     def _followed(self, link: os.DirEntry, path: Path) -> bool:
-        """A link is followed only to what its own owner owns, as a web server's
-        SymLinksIfOwnerMatch: in a folder others may write in, their link to / would have
-        the whole disk walked, and one to the runner's private photo its keywords written
-        beside the link, for them to read."""
-        owner, target_owner = link.stat(follow_symlinks=False).st_uid, link.stat().st_uid
-        if owner != target_owner:
-            self.problems.append(Unreadable(path, LINK_NOT_FOLLOWED, f"a link of {user_name(owner)}'s to what "
-                                            f"{user_name(target_owner)} owns, which only its owner's links are followed to"))
-        return owner == target_owner
+        """A link is followed only if the runner or root made it: in a folder others may
+        write in, their link to / would have the whole disk walked, and one to the
+        runner's private photo (pointed there once the walk has looked) its keywords
+        written beside the link, for them to read."""
+        owner = link.stat(follow_symlinks=False).st_uid
+        if owner not in (os.geteuid(), 0):
+            self.problems.append(Unreadable(path, LINK_NOT_FOLLOWED, f"a link of {user_name(owner)}'s: only your "
+                                            "own links and root's are followed"))
+        return owner in (os.geteuid(), 0)
 
     def _listing(self, folder: Path) -> Iterator[os.DirEntry]:
         """A folder's entries in name order; none for a folder seen before (a link back

@@ -50,8 +50,7 @@ def test_a_link_to_someone_elses_folder_is_not_followed_into_it(tmp_path, librar
     os.chown(theirs, NOBODY, NOBODY)
     (library / "linked").symlink_to(theirs)
     assert cli.main(["tag", "--xmp", str(library)]) == 1
-    # A link of root's to what another user owns is not followed, run by root or anyone.
-    assert "linked: error link_not_followed" in capsys.readouterr().err
+    assert "linked: error unsafe_folder" in capsys.readouterr().err
     assert sidecars(theirs) == [] and sidecars(library) == ["chelsea.png.xmp", "coffee.png.xmp"]
 
 
@@ -98,3 +97,13 @@ def test_a_photo_linked_into_someone_elses_folder_is_not_tagged(tmp_path, librar
     err = capsys.readouterr().err
     assert err.count("b.png: error unsafe_folder") == 2
     assert "b.png.xmp" not in sidecars(library)
+
+
+def test_a_path_that_ends_in_a_sticky_folder_after_going_back_up_is_refused(tmp_path, capsys):
+    # /tmp/mine/.. is /tmp itself, where anyone may plant the sidecar beforehand.
+    sticky = tmp_path / "shared"
+    (sticky / "mine").mkdir(parents=True)
+    sticky.chmod(0o1777)
+    shutil.copy(SKIMAGE_DATA / "coffee.png", sticky / "coffee.png")
+    assert cli.main(["tag", "--xmp", str(sticky / "mine" / "..")]) == 1
+    assert "unsafe_folder" in capsys.readouterr().err and sidecars(sticky) == []

@@ -59,6 +59,14 @@ def test_a_csv_file_that_is_a_link_is_refused_and_what_it_points_to_kept(library
     assert kept.read_text(encoding="utf-8") == "mine"
 
 
+def test_a_csv_file_that_is_a_fifo_is_refused_without_waiting_for_a_reader(library, tmp_path, capsys):
+    os.mkfifo(tmp_path / "tags.csv")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", "--csv", str(tmp_path / "tags.csv"), str(library)])
+    # With no reader, opening it is refused at once (ENXIO); with one, it is no regular file.
+    assert refused.value.code == 2 and "--csv" in capsys.readouterr().err
+
+
 def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
     (library / "coffee.png").rename(library / "=HYPERLINK(1)\x1b]0;title\x07.png")
     table = tmp_path / "tags.csv"

@@ -103,9 +103,10 @@ def test_a_folder_nested_deeper_than_pythons_recursion_limit_is_walked(tmp_path)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a link to another user")
-def test_a_link_is_followed_only_to_what_its_owner_owns(tmp_path):
+def test_only_the_runners_and_roots_links_are_followed(tmp_path):
     # In a folder others may write in, their link to / would have the whole disk walked,
-    # and one to the runner's private photo its keywords written beside it.
+    # and one to the runner's private photo (pointed there once the walk has looked) its
+    # keywords written beside it.
     private = tmp_path / "private"
     private.mkdir()
     (private / "mine.jpg").write_bytes(b"x")
