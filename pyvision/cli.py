@@ -301,7 +301,9 @@ def tag_command(args) -> int:
     backend = server_backend(args) if args.server else local_backend(args)
     unreadable = []
     writes = args.xmp and not args.dry_run
-    files = list(photos(args.paths, unreadable, root_only=RootOnly() if writes and os.geteuid() == 0 else None))
+    found = {}
+    files = list(photos(args.paths, unreadable, root_only=RootOnly() if writes and os.geteuid() == 0 else None,
+                        found=found))
     counts, failures = Counter(), Counter()
     rows = csv.writer(table) if table else None
     if rows:
@@ -311,7 +313,7 @@ def tag_command(args) -> int:
         with progress(len(unreadable) + len(files)) as bar:
             not_walked = [tagging.Row(problem.path, tagging.FAILED, error=Failure(problem.code, problem.message))
                           for problem in unreadable]
-            for row in itertools.chain(not_walked, tagging.tag(files, options, backend)):
+            for row in itertools.chain(not_walked, tagging.tag(files, options, backend, found)):
                 bar.update()
                 counts[row.status] += 1
                 if row.error:

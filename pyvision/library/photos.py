@@ -33,6 +33,21 @@ class Unreadable:
     message: str
 
 
+@dataclass(frozen=True)
+class Found:
+    """What the walk found a photo to be: its file and the folder it is in, each as
+    (device, inode). Read and tagged only while they are still those: in a folder others
+    may write in, either could be swapped for a link to the runner's private photos once
+    the walk has looked."""
+
+    file: tuple[int, int]
+    folder: tuple[int, int]
+
+
+def identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
 UNREADABLE_FOLDER = "unreadable_folder"
 LINK_NOT_FOLLOWED = "link_not_followed"
 FILE_TOO_LARGE = "file_too_large"
@@ -42,10 +57,12 @@ MAX_PHOTO_BYTES = 512 * 2**20
 SIDECAR_SUFFIX = ".xmp"
 
 
-def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: RootOnly | None = None) -> Iterator[Path]:
+def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: RootOnly | None = None,
+           found: dict[Path, Found] | None = None) -> Iterator[Path]:
     """Each photo once, folders walked recursively in name order; what cannot be read on
     the way is added to ``unreadable``, as are, with ``root_only``, the folders that
-    someone other than root may change (and the photos named in them).
+    someone other than root may change (and the photos named in them). ``found`` gets
+    what each photo was found to be.
 
     Hidden files and folders (``.thumbnails``, ``.git``...) and everything that is not a
     photo (sidecars included) are left out; a file named on the command line is taken
@@ -54,7 +71,7 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: Ro
     links to folders are followed, each folder once, so a link back up the tree ends the
     walk there instead of looping.
     """
-    walk = _Walk(unreadable, root_only)
+    walk = _Walk(unreadable, root_only, {} if found is None else found)
     for path in paths:
         try:
             mode = path.stat().st_mode
@@ -70,6 +87,10 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: Ro
             continue
         elif stat.S_ISREG(mode):
             if walk.may_tag(path):
+                try:
+                    walk.found[path] = Found(identity(path.stat()), identity(path.parent.stat()))
+                except OSError:
+                    pass  # gone meanwhile: said when it is read
                 yield path
         else:
             unreadable.append(Unreadable(path, UNREADABLE_FILE, "not a regular file"))
@@ -80,14 +101,15 @@ class _Walk:
     Not by recursion: a folder nested a thousand deep would end the run with a
     RecursionError."""
 
-    def __init__(self, problems: list[Unreadable], root_only: RootOnly | None):
-        self.problems, self.root_only = problems, root_only
+    def __init__(self, problems: list[Unreadable], root_only: RootOnly | None, found: dict[Path, Found]):
+        self.problems, self.root_only, self.found = problems, root_only, found
         self.seen: set[tuple[int, int]] = set()
 
     def photos_under(self, top: Path) -> Iterator[Path]:
         listings = [self._listing(top)]
         while listings:
-            entry = next(listings[-1], None)
+            folder, entries = listings[-1]
+            entry = next(entries, None)
             if entry is None:
                 listings.pop()
                 continue
@@ -108,6 +130,7 @@ class _Walk:
                 listings.append(self._listing(path))
             elif is_file and is_photo:
                 if self.may_tag(path):
+                    self.found[path] = Found(identity(entry.stat()), folder)
                     yield path
             elif is_photo:
                 gone = entry.is_symlink() and not path.exists()
@@ -133,45 +156,49 @@ class _Walk:
                                             "own links and root's are followed"))
         return owner in (os.geteuid(), 0)
 
-    def _listing(self, folder: Path) -> Iterator[os.DirEntry]:
-        """A folder's entries in name order; none for a folder seen before (a link back
-        up the tree), one that cannot be read, or one root may not tag (both said)."""
+    def _listing(self, folder: Path) -> tuple[tuple[int, int], Iterator[os.DirEntry]]:
+        """A folder's identity and entries in name order; no entries for a folder seen
+        before (a link back up the tree), one that cannot be read, or one root may not
+        tag (both said)."""
         try:
             info = folder.stat()
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             # The rest of the library is walked; this folder is said, not passed over in silence.
             self.problems.append(Unreadable(folder, UNREADABLE_FOLDER, exc.strerror or str(exc)))
-            return iter(())
-        if (info.st_dev, info.st_ino) in self.seen or not self.may_tag(folder):
-            return iter(())
-        self.seen.add((info.st_dev, info.st_ino))
-        return iter(entries)
+            return (0, 0), iter(())
+        if identity(info) in self.seen or not self.may_tag(folder):
+            return identity(info), iter(())
+        self.seen.add(identity(info))
+        return identity(info), iter(entries)
 
 
-def pixels_for(classifier: Classifier) -> Callable[[Path], np.ndarray]:
-    """path -> the model's input; raises ImageError or OSError."""
-    def prepare(path: Path) -> np.ndarray:
+def pixels_for(classifier: Classifier) -> Callable[..., np.ndarray]:
+    """path (and what the walk found it to be) -> the model's input; raises ImageError or OSError."""
+    def prepare(path: Path, found: Found | None = None) -> np.ndarray:
         if raw.is_raw(path):
-            return classifier.preprocess(raw.preview(read(path), max_pixels=classifier.max_pixels,
+            return classifier.preprocess(raw.preview(read(path, found), max_pixels=classifier.max_pixels,
                                                      draft_size=classifier.decode_size_hint()))
-        return classifier.prepare(read(path))
+        return classifier.prepare(read(path, found))
 
     return prepare
 
 
-def upload(path: Path) -> tuple[str, bytes]:
+def upload(path: Path, found: Found | None = None) -> tuple[str, bytes]:
     """path -> (file name, bytes) for a server, which reads no RAW file: its preview goes instead."""
     if raw.is_raw(path):
-        return path.name + ".preview", raw.preview_file(read(path), max_pixels=DEFAULT_MAX_PIXELS)
-    return path.name, read(path)
+        return path.name + ".preview", raw.preview_file(read(path, found), max_pixels=DEFAULT_MAX_PIXELS)
+    return path.name, read(path, found)
 
 
-def read(path: Path) -> bytes:
-    """A photo's bytes; raises ImageError for a file that cannot be one, or OSError."""
+def read(path: Path, found: Found | None = None) -> bytes:
+    """A photo's bytes, if it is still the file the walk ``found``; raises ImageError for
+    a file that cannot be one, or OSError."""
     # Not blocking: a FIFO put in the photo's place since the walk would wait for a writer.
     with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
         info = os.fstat(f.fileno())
+        if found is not None and identity(info) != found.file:
+            raise ImageError(UNREADABLE_FILE, "The file was replaced since its folder was walked.")
         if not stat.S_ISREG(info.st_mode):
             raise ImageError(UNREADABLE_FILE, "The file is not a regular file.")
         # Nothing is read of what says it is empty: files of /proc say so, and reading

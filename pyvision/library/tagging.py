@@ -18,6 +18,7 @@ from pyvision.engine.pipeline import BATCH_SIZE, UNREADABLE_FILE, Failure, pipel
 from pyvision.engine.results import Prediction
 
 from . import keywords, raw, xmp
+from .photos import Found
 
 TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
 # A dry run's row for a photo it would have tagged: nothing was written.
@@ -87,9 +88,11 @@ class Row:
     note: str = ""
 
 
-def tag(photos: list[Path], options: Options, backend: Backend) -> Iterator[Row]:
+def tag(photos: list[Path], options: Options, backend: Backend, found: dict[Path, Found] | None = None) -> Iterator[Row]:
     """One row per photo: first those decided without reading them (skipped, or gone),
-    then the others as they are classified."""
+    then the others as they are classified. A photo the walk ``found`` is read, and its
+    sidecar written, only while its file and its folder are still those it found."""
+    found = found or {}
     shared = _sidecars_shared(photos, options)
     stamps: dict[Path, xmp.Stamp] = {}
     for photo in photos:
@@ -106,12 +109,13 @@ def tag(photos: list[Path], options: Options, backend: Backend) -> Iterator[Row]
             yield Row(photo, SKIPPED)
         else:
             stamps[photo] = stamp
-    for photo, outcome in pipelined(list(stamps), backend.prepare, backend.process, jobs=backend.jobs,
+    for photo, outcome in pipelined(list(stamps), lambda photo: backend.prepare(photo, found.get(photo)),
+                                    backend.process, jobs=backend.jobs,
                                     batch_size=backend.batch_size, batches_at_once=backend.batches_at_once):
         if isinstance(outcome, Failure):
             yield Row(photo, FAILED, error=outcome)
         else:
-            yield _tagged(photo, outcome, stamps[photo], options, backend.names)
+            yield _tagged(photo, outcome, stamps[photo], options, backend.names, found.get(photo))
 
 
 def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, str]:
@@ -128,7 +132,8 @@ def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, str]:
             for photo, sidecar in sidecars.items() if owners[sidecar] != photo}
 
 
-def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames) -> Row:
+def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames,
+            found: Found | None) -> Row:
     kept = [p for p in answer.predictions[:options.top] if p.score >= options.min_score]
     hedged = answer.hedged
     if options.hedged and hedged and not hedged.is_class and not keywords.tells_nothing(hedged.wnid):
@@ -144,7 +149,8 @@ def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, nam
     words = list(dict.fromkeys(words))
     if options.xmp and not options.dry_run:
         try:
-            xmp.write(xmp.sidecar_path(photo, basename=options.basename), words, paths, stamp)
+            xmp.write(xmp.sidecar_path(photo, basename=options.basename), words, paths, stamp,
+                      folder=found.folder if found else None)
         except xmp.SidecarError as exc:
             return Row(photo, FAILED, kept, words, Failure(exc.code, str(exc)), hedged)
         except OSError as exc:

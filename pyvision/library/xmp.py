@@ -57,6 +57,13 @@ class SidecarError(Exception):
     code = UNREADABLE_SIDECAR
 
 
+class FolderReplaced(SidecarError):
+    """A photo's folder that is no longer the one it was found in: swapped for a link, it
+    would have the sidecar written wherever the link points."""
+
+    code = UNWRITABLE_SIDECAR
+
+
 class SidecarLinked(SidecarError):
     """A sidecar that is a symbolic link: replaced, the link would become a file; written
     through, its target would get this photo's keywords, whoever else it belongs to."""
@@ -96,16 +103,21 @@ def read_stamp(sidecar: Path) -> Stamp | None:
         return None
 
 
-def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
-    """Put pyvision's keywords in the sidecar, in place of those it wrote before."""
+def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp, *,
+          folder: tuple[int, int] | None = None) -> None:
+    """Put pyvision's keywords in the sidecar, in place of those it wrote before; only in
+    the ``folder`` (device, inode) its photo was found in, if given."""
     keywords, hierarchy = _xml_text(keywords), _xml_text(hierarchy)
     # Opened once: the old sidecar is read and the new one renamed over it in the same
     # folder, even if someone who may write above it makes its path lead elsewhere meanwhile.
-    folder = os.open(sidecar.parent, os.O_RDONLY | os.O_DIRECTORY)
+    handle = os.open(sidecar.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        _write(sidecar, folder, keywords, hierarchy, stamp)
+        info = os.fstat(handle)
+        if folder is not None and (info.st_dev, info.st_ino) != folder:
+            raise FolderReplaced(f"{sidecar.parent} was replaced since its photos were found: nothing is written there.")
+        _write(sidecar, handle, keywords, hierarchy, stamp)
     finally:
-        os.close(folder)
+        os.close(handle)
 
 
 def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:

@@ -10,6 +10,7 @@ import pytest
 from lxml import etree
 
 from pyvision import cli
+from pyvision.library import photos as photos_module
 from pyvision.library import xmp
 from tests.library.conftest import CATS, ESPRESSO, as_list, exiftool
 
@@ -334,3 +335,41 @@ def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
     finally:
         os.umask(previous)
     assert stat.S_IMODE((library / "coffee.png.xmp").stat().st_mode) == 0o640
+
+
+def test_a_photo_swapped_for_a_link_once_the_walk_has_looked_is_not_read(library, tmp_path, monkeypatch, capsys):
+    # In a folder others may write in, the link could point at the runner's private photo,
+    # whose keywords would land in a sidecar they can read.
+    private = tmp_path / "private.png"
+    shutil.copy(library / "2024" / "chelsea.png", private)
+    walk = photos_module.photos
+
+    def swapped_after_the_walk(*args, **kwargs):
+        found = list(walk(*args, **kwargs))
+        (library / "coffee.png").unlink()
+        (library / "coffee.png").symlink_to(private)
+        return iter(found)
+
+    monkeypatch.setattr(photos_module, "photos", swapped_after_the_walk)
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 1
+    assert "was replaced since its folder was walked" in capsys.readouterr().err
+    assert not (library / "coffee.png.xmp").exists()
+
+
+def test_a_folder_swapped_for_a_link_before_its_sidecar_is_written_gets_none(library, tmp_path, monkeypatch, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder = library / "2024"
+    sidecar_path = xmp.sidecar_path
+
+    def swapped_first(photo, **kwargs):
+        if not folder.is_symlink():
+            folder.rename(library / "2024.real")
+            folder.symlink_to(elsewhere)
+        return sidecar_path(photo, **kwargs)
+
+    monkeypatch.setattr(xmp, "sidecar_path", swapped_first)
+    # --force: else the sidecar's path is asked for its stamp before the photo is read.
+    assert cli.main(["tag", "--xmp", "--force", str(folder / "chelsea.png")]) == 1
+    assert "was replaced since its photos were found" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == [] and not list((library / "2024.real").glob("*.xmp"))
