@@ -287,7 +287,6 @@ def tag_command(args) -> int:
 
     from pyvision.engine.pipeline import Failure
     from pyvision.library import tagging
-    from pyvision.library.folders import RootOnly
     from pyvision.library.photos import photos
 
     options = tagging.Options(languages=args.lang, top=args.top, min_score=args.min_score, xmp=args.xmp,
@@ -302,8 +301,7 @@ def tag_command(args) -> int:
     unreadable = []
     writes = args.xmp and not args.dry_run
     found = {}
-    files = list(photos(args.paths, unreadable, root_only=RootOnly() if writes and os.geteuid() == 0 else None,
-                        found=found))
+    files = list(photos(args.paths, unreadable, root_only=writes and os.geteuid() == 0, found=found))
     counts, failures = Counter(), Counter()
     rows = csv.writer(table) if table else None
     if rows:

@@ -19,31 +19,28 @@ UNSAFE_FOLDER = "unsafe_folder"
 MOST_LINKS = 40
 
 
-class RootOnly:
-    """Root's runs: a folder or photo is tagged only if no one else may change its path."""
-
-    def changeable_by_others(self, path: Path) -> str | None:
-        """Why root may not tag the folder or photo at ``path``, or None."""
-        try:
-            entries = resolution(path)
-        except OSError as exc:
-            return f"{path} cannot be followed ({exc.strerror})"
+def changeable_by_others(path: Path) -> str | None:
+    """Why root may not tag the folder or photo at ``path``, or None if no one else may
+    change its path."""
+    try:
+        entries, end = resolution(path)
         # The folder the photos are in, as the path ends (after a "..", not the entry met last).
-        holder = Path(os.path.realpath(path))
-        if not holder.is_dir():
-            holder = holder.parent
-        for i, (entry, info) in enumerate([*entries, (holder, os.lstat(holder))]):
-            below = entries[i + 1][1] if i + 1 < len(entries) else None
-            who = _others(info, below)
-            if who:
-                return (f"{entry} may be changed by {who}: as root, pyvision tags only photos whose path no one "
-                        "else may change; run it as the library's owner (sudo -u OWNER pyvision tag ...)")
-        return None
+        holder = end if end.is_dir() else end.parent
+        entries_and_holder = [*entries, (holder, os.lstat(holder))]
+    except OSError as exc:
+        return f"{path} cannot be followed ({exc.strerror})"
+    for i, (entry, info) in enumerate(entries_and_holder):
+        below = entries[i + 1][1] if i + 1 < len(entries) else None
+        who = _others(info, below)
+        if who:
+            return (f"{entry} may be changed by {who}: as root, pyvision tags only photos whose path no one "
+                    "else may change; run it as the library's owner (sudo -u OWNER pyvision tag ...)")
+    return None
 
 
-def resolution(path: Path) -> list[tuple[Path, os.stat_result]]:
+def resolution(path: Path) -> tuple[list[tuple[Path, os.stat_result]], Path]:
     """Every entry the kernel goes through to reach ``path``, in order, links and the
-    entries their targets go through included, each with its lstat."""
+    entries their targets go through included, each with its lstat; and where it ends."""
     pending = list(Path(os.getcwd(), path).parts[1:])
     current, met, links = Path("/"), [], 0
     while pending:
@@ -66,7 +63,7 @@ def resolution(path: Path) -> list[tuple[Path, os.stat_result]]:
             pending[:0] = target.parts[1:] if target.is_absolute() else target.parts
         else:
             current = entry
-    return met
+    return met, current
 
 
 def _others(info: os.stat_result, below: os.stat_result | None) -> str | None:

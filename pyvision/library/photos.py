@@ -16,7 +16,7 @@ from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.pipeline import UNREADABLE_FILE
 
 from . import raw
-from .folders import UNSAFE_FOLDER, RootOnly, user_name
+from .folders import UNSAFE_FOLDER, changeable_by_others, user_name
 from .raw import RAW_SUFFIXES
 from .reading import read_at_most
 
@@ -57,7 +57,7 @@ MAX_PHOTO_BYTES = 512 * 2**20
 SIDECAR_SUFFIX = ".xmp"
 
 
-def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: RootOnly | None = None,
+def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: bool = False,
            found: dict[Path, Found] | None = None) -> Iterator[Path]:
     """Each photo once, folders walked recursively in name order; what cannot be read on
     the way is added to ``unreadable``, as are, with ``root_only``, the folders that
@@ -101,7 +101,7 @@ class _Walk:
     Not by recursion: a folder nested a thousand deep would end the run with a
     RecursionError."""
 
-    def __init__(self, problems: list[Unreadable], root_only: RootOnly | None, found: dict[Path, Found]):
+    def __init__(self, problems: list[Unreadable], root_only: bool, found: dict[Path, Found]):
         self.problems, self.root_only, self.found = problems, root_only, found
         self.seen: set[tuple[int, int]] = set()
 
@@ -140,7 +140,7 @@ class _Walk:
     def may_tag(self, path: Path) -> bool:
         """With ``root_only``, whether no one else may change the path to this folder or
         photo; if someone may, it is said."""
-        why = self.root_only.changeable_by_others(path) if self.root_only else None
+        why = changeable_by_others(path) if self.root_only else None
         if why:
             self.problems.append(Unreadable(path, UNSAFE_FOLDER, why))
         return not why
