@@ -74,21 +74,21 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: bo
     walk = _Walk(unreadable, root_only, {} if found is None else found)
     for path in paths:
         try:
-            mode = path.stat().st_mode
+            info = path.stat()
         except FileNotFoundError:
             yield path  # said missing when it is read, as a file that vanishes mid-run is
             continue
         except OSError as exc:
             unreadable.append(Unreadable(path, UNREADABLE_FILE, exc.strerror or str(exc)))
             continue
-        if stat.S_ISDIR(mode):
+        if stat.S_ISDIR(info.st_mode):
             yield from walk.photos_under(path)
         elif path.suffix.lower() == SIDECAR_SUFFIX:
             continue
-        elif stat.S_ISREG(mode):
+        elif stat.S_ISREG(info.st_mode):
             if walk.may_tag(path):
                 try:
-                    walk.found[path] = Found(identity(path.stat()), identity(path.parent.stat()))
+                    walk.found[path] = Found(identity(info), identity(path.parent.stat()))
                 except OSError:
                     pass  # gone meanwhile: said when it is read
                 yield path
@@ -151,10 +151,11 @@ class _Walk:
         runner's private photo (pointed there once the walk has looked) its keywords
         written beside the link, for them to read."""
         owner = link.stat(follow_symlinks=False).st_uid
-        if owner not in (os.geteuid(), 0):
+        followed = owner in (os.geteuid(), 0)
+        if not followed:
             self.problems.append(Unreadable(path, LINK_NOT_FOLLOWED, f"a link of {user_name(owner)}'s: only your "
                                             "own links and root's are followed"))
-        return owner in (os.geteuid(), 0)
+        return followed
 
     def _listing(self, folder: Path) -> tuple[tuple[int, int], Iterator[os.DirEntry]]:
         """A folder's identity and entries in name order; no entries for a folder seen
@@ -176,19 +177,21 @@ class _Walk:
 def pixels_for(classifier: Classifier) -> Callable[..., np.ndarray]:
     """path (and what the walk found it to be) -> the model's input; raises ImageError or OSError."""
     def prepare(path: Path, found: Found | None = None) -> np.ndarray:
+        data = read(path, found)
         if raw.is_raw(path):
-            return classifier.preprocess(raw.preview(read(path, found), max_pixels=classifier.max_pixels,
+            return classifier.preprocess(raw.preview(data, max_pixels=classifier.max_pixels,
                                                      draft_size=classifier.decode_size_hint()))
-        return classifier.prepare(read(path, found))
+        return classifier.prepare(data)
 
     return prepare
 
 
 def upload(path: Path, found: Found | None = None) -> tuple[str, bytes]:
     """path -> (file name, bytes) for a server, which reads no RAW file: its preview goes instead."""
+    data = read(path, found)
     if raw.is_raw(path):
-        return path.name + ".preview", raw.preview_file(read(path, found), max_pixels=DEFAULT_MAX_PIXELS)
-    return path.name, read(path, found)
+        return path.name + ".preview", raw.preview_file(data, max_pixels=DEFAULT_MAX_PIXELS)
+    return path.name, data
 
 
 def read(path: Path, found: Found | None = None) -> bytes:

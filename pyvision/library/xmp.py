@@ -289,18 +289,23 @@ def _insert(parent: etree._Element, index: int, elements: list[etree._Element]) 
     laid_out = bool(elements) and len(parent) == 0 and not (parent.text or "").strip()
     if laid_out:
         # Nothing but whitespace in it, so no text to keep: indented one level in.
-        closing = "\n" + " " * sum(1 for _ in parent.iterancestors())
+        closing = _line_at(parent)
         parent.text = closing + " "
     space = parent.text if index == 0 else parent[index - 1].tail
     if space and len(space) > _LONGEST_LAYOUT:
         # Copied once for each keyword, a sidecar padded with megabytes of it would grow
         # tenfold on each run.
-        space = "\n" + " " * sum(1 for _ in parent.iterancestors())
+        space = _line_at(parent)
     for offset, element in enumerate(elements):
         element.tail = space if not (space or "").strip() else None
         parent.insert(index + offset, element)
     if laid_out:
         elements[-1].tail = closing
+
+
+def _line_at(parent: etree._Element) -> str:
+    """A line break, indented as deep as the element is."""
+    return "\n" + " " * sum(1 for _ in parent.iterancestors())
 
 
 def _replace(path: Path, folder: int, data: bytes, old: os.stat_result | None) -> None:
