@@ -69,7 +69,10 @@ def resolution(path: Path) -> tuple[list[tuple[Path, os.stat_result]], Path]:
 def _others(info: os.stat_result, below: os.stat_result | None) -> str | None:
     """Who other than root may change this entry, or what its folder holds on the path
     (``below``). A sticky folder open to all (/tmp) lets no one else rename or remove
-    root's entries: it may hold one of root's folders on the way, not the photos."""
+    root's entries: it may hold one of root's folders on the way, not the photos. A photo
+    file's owner may change what it holds, not where it leads: its folder decides."""
+    if stat.S_ISREG(info.st_mode):
+        return None
     if info.st_uid != 0:
         return user_name(info.st_uid)
     if not stat.S_ISDIR(info.st_mode) or not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):

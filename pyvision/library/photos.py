@@ -129,7 +129,8 @@ class _Walk:
             if is_dir:
                 listings.append(self._listing(path))
             elif is_file and is_photo:
-                if self.may_tag(path):
+                # In a folder root may tag, only a link leads anywhere that was not checked.
+                if not entry.is_symlink() or self.may_tag(path):
                     self.found[path] = Found(identity(entry.stat()), folder)
                     yield path
             elif is_photo:

@@ -49,6 +49,9 @@ _LONGEST_LAYOUT = 64
 _LISTS = {f"{{{NS['rdf']}}}{kind}" for kind in ("Bag", "Seq", "Alt")}
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Compiled once: an XPath given as text is compiled again on each call, for every photo.
+_PYVISION_KEYWORDS = etree.XPath(".//pyvision:Keywords//rdf:li/text()", namespaces=NS)
+_PYVISION_ELEMENTS = etree.XPath(".//pyvision:*", namespaces=NS)
 
 
 class SidecarError(Exception):
@@ -130,7 +133,7 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
     rdf = tree.getroot() if tree.getroot().tag == _name("rdf", "RDF") else tree.find(".//rdf:RDF", NS)
     if rdf is None:
         raise SidecarError(f"{sidecar} has no rdf:RDF element.")
-    before = set(rdf.xpath(".//pyvision:Keywords//rdf:li/text()", namespaces=NS))
+    before = set(_PYVISION_KEYWORDS(rdf))
     _remove_pyvision_properties(rdf)
     description = rdf.find("rdf:Description", NS)
     if description is None:
@@ -216,7 +219,7 @@ def _name(prefix: str, local: str) -> str:
 
 
 def _remove_pyvision_properties(rdf: etree._Element) -> None:
-    for element in rdf.xpath(".//pyvision:*", namespaces=NS):
+    for element in _PYVISION_ELEMENTS(rdf):
         if element.getparent() is not None and not element.getparent().tag.startswith(_name("pyvision", "")):
             element.getparent().remove(element)
     for description in rdf.findall("rdf:Description", NS):

@@ -26,6 +26,13 @@ def test_a_folder_someone_else_owns_is_left_untouched(library, capsys):
     assert err.strip().endswith("1 tagged, 0 skipped, 1 failed (unsafe_folder 1)")
 
 
+def test_a_photo_someone_else_owns_in_roots_folder_is_tagged(library, capsys):
+    # They may change what it shows, not swap it for a link: root's folder is closed to them.
+    os.chown(library / "2024" / "chelsea.png", NOBODY, NOBODY)
+    assert cli.main(["tag", "--xmp", str(library), str(library / "2024" / "chelsea.png")]) == 0
+    assert sidecars(library) == ["chelsea.png.xmp", "coffee.png.xmp"]
+
+
 def test_a_folder_its_group_may_write_in_is_left_untouched(library, capsys):
     (library / "2024").chmod(0o775)
     assert cli.main(["tag", "--xmp", str(library / "2024" / "chelsea.png")]) == 1
