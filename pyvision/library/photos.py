@@ -3,6 +3,7 @@
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pyvision.engine.decode import DEFAULT_MAX_PIXELS
 from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
+from pyvision.engine.memory import MemoryBudget
 from pyvision.engine.pipeline import UNREADABLE_FILE
 
 from . import raw
@@ -52,8 +54,11 @@ UNREADABLE_FOLDER = "unreadable_folder"
 LINK_NOT_FOLLOWED = "link_not_followed"
 FILE_TOO_LARGE = "file_too_large"
 # Over the engine's pixel limit at any depth: a 50 MP picture of 16-bit RGBA, uncompressed,
-# is 400 MB. A larger file is not read whole into memory (once per --jobs thread).
+# is 400 MB. A larger file is not read whole into memory.
 MAX_PHOTO_BYTES = 512 * 2**20
+# The photos that the --jobs threads hold at once, read and not yet decoded, take this
+# much at most: each thread may read a photo of MAX_PHOTO_BYTES, and four of them took 1 GB.
+reading = MemoryBudget(MAX_PHOTO_BYTES)
 SIDECAR_SUFFIX = ".xmp"
 
 
@@ -178,26 +183,28 @@ class _Walk:
 def pixels_for(classifier: Classifier) -> Callable[..., np.ndarray]:
     """path (and what the walk found it to be) -> the model's input; raises ImageError or OSError."""
     def prepare(path: Path, found: Found | None = None) -> np.ndarray:
-        data = read(path, found)
-        if raw.is_raw(path):
-            return classifier.preprocess(raw.preview(data, max_pixels=classifier.max_pixels,
-                                                     draft_size=classifier.decode_size_hint()))
-        return classifier.prepare(data)
+        with contents(path, found) as data:
+            if raw.is_raw(path):
+                return classifier.preprocess(raw.preview(data, max_pixels=classifier.max_pixels,
+                                                         draft_size=classifier.decode_size_hint()))
+            return classifier.prepare(data)
 
     return prepare
 
 
 def upload(path: Path, found: Found | None = None) -> tuple[str, bytes]:
     """path -> (file name, bytes) for a server, which reads no RAW file: its preview goes instead."""
-    data = read(path, found)
-    if raw.is_raw(path):
-        return path.name + ".preview", raw.preview_file(data, max_pixels=DEFAULT_MAX_PIXELS)
-    return path.name, data
+    with contents(path, found) as data:
+        if raw.is_raw(path):
+            return path.name + ".preview", raw.preview_file(data, max_pixels=DEFAULT_MAX_PIXELS)
+        return path.name, data
 
 
-def read(path: Path, found: Found | None = None) -> bytes:
-    """A photo's bytes, if it is still the file the walk ``found``; raises ImageError for
-    a file that cannot be one, or OSError."""
+@contextmanager
+def contents(path: Path, found: Found | None = None) -> Iterator[bytes]:
+    """A photo's bytes, if it is still the file the walk ``found``, counted in the
+    ``reading`` budget while the block uses them; raises ImageError for a file that cannot
+    be one, or OSError."""
     # Not blocking: a FIFO put in the photo's place since the walk would wait for a writer.
     with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
         info = os.fstat(f.fileno())
@@ -209,9 +216,10 @@ def read(path: Path, found: Found | None = None) -> bytes:
         # /proc/kmsg waits for the kernel's next message.
         if info.st_size == 0:
             raise ImageError(errors.EMPTY_FILE, errors.CODES[errors.EMPTY_FILE])
-        # An 8 GB file is refused without reading any of it.
-        data = read_at_most(f, MAX_PHOTO_BYTES)
-    if data is not None:
-        return data
-    raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any photo "
-                                     "the engine reads.")
+        with reading.reserve(info.st_size):
+            # An 8 GB file is refused without reading any of it.
+            data = read_at_most(f, MAX_PHOTO_BYTES)
+            if data is None:
+                raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any "
+                                                 "photo the engine reads.")
+            yield data

@@ -1,12 +1,14 @@
-"""A library's files are read whole, up to a limit, however their size changes meanwhile;
-what only looks like a photo is refused without waiting on it."""
+"""A library's files are read whole, up to a limit, however their size changes meanwhile,
+and only as many at once as fit in a budget; what only looks like a photo is refused
+without waiting on it."""
 
 import os
 import threading
 from pathlib import Path
 
 from pyvision.engine.errors import ImageError
-from pyvision.library.photos import read
+from pyvision.engine.memory import MemoryBudget
+from pyvision.library import photos
 from pyvision.library.reading import read_at_most
 
 
@@ -55,12 +57,13 @@ def test_a_file_that_grows_past_the_limit_as_it_is_read_is_refused(tmp_path):
 
 
 def read_within_seconds(path: Path, seconds: float = 10):
-    """What read() raises or returns, failing the test if it hangs."""
+    """What contents() raises or gives, failing the test if it hangs."""
     outcome = {}
 
     def attempt():
         try:
-            outcome["data"] = read(path)
+            with photos.contents(path) as data:
+                outcome["data"] = data
         except Exception as exc:  # noqa: BLE001 - the test looks at what it is
             outcome["error"] = exc
 
@@ -86,3 +89,31 @@ def test_a_file_that_says_it_is_empty_is_not_read(tmp_path):
     kmsg.symlink_to("/proc/kmsg")
     error = read_within_seconds(kmsg)["error"]
     assert (isinstance(error, ImageError) and error.code == "empty_file") or isinstance(error, PermissionError)
+
+
+def test_photos_that_would_pass_the_budget_together_are_read_in_turn(tmp_path, monkeypatch):
+    # Each --jobs thread may read a photo of up to 512 MB: together they wait for each other.
+    monkeypatch.setattr(photos, "reading", MemoryBudget(150))
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(b"x" * 100)
+    holding, let_go, second = threading.Event(), threading.Event(), {}
+
+    def first_reader():
+        with photos.contents(tmp_path / "a.jpg"):
+            holding.set()
+            let_go.wait(10)
+
+    def second_reader():
+        with photos.contents(tmp_path / "b.jpg") as data:
+            second["data"], second["first_done"] = data, let_go.is_set()
+
+    threads = [threading.Thread(target=first_reader), threading.Thread(target=second_reader)]
+    threads[0].start()
+    assert holding.wait(10)
+    threads[1].start()
+    threads[1].join(0.5)
+    assert "data" not in second, "read while the first photo still held the budget"
+    let_go.set()
+    for thread in threads:
+        thread.join(10)
+    assert second == {"data": b"x" * 100, "first_done": True}
