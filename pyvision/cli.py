@@ -337,13 +337,18 @@ def tag_command(args) -> int:
 
 def open_table(path: str):
     """The --csv file, for writing. Not through a link, nor a FIFO (opening it would wait
-    for a reader): in a folder others may write in, theirs would have the run overwrite
-    what the link points to, or hang. surrogateescape: a file name that is not UTF-8 is
+    for a reader), nor a file of someone else's: in a folder others may write in, theirs
+    would have the run overwrite what the link points to, hang, or write the library's
+    keywords where they may read them. surrogateescape: a file name that is not UTF-8 is
     written as its own bytes."""
+    from pyvision.library.folders import user_name
+
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
         os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file")
+        raise OSError(errno.EINVAL, "not a regular file" if not stat.S_ISREG(info.st_mode)
+                      else f"a file of {user_name(info.st_uid)}'s: name a new file or one of yours")
     os.ftruncate(fd, 0)
     return open(fd, "w", newline="", encoding="utf-8", errors="surrogateescape")
 

@@ -67,6 +67,18 @@ def test_a_csv_file_that_is_a_fifo_is_refused_without_waiting_for_a_reader(libra
     assert refused.value.code == 2 and "--csv" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another user")
+def test_a_csv_file_someone_else_made_beforehand_is_refused_and_left_empty(library, tmp_path, capsys):
+    # In /tmp, anyone may make the file a root's run will be told to write: they would read it.
+    table = tmp_path / "tags.csv"
+    table.touch()
+    os.chown(table, 65534, 65534)
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", "--csv", str(table), str(library)])
+    assert refused.value.code == 2 and "name a new file or one of yours" in capsys.readouterr().err
+    assert table.read_bytes() == b""
+
+
 def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
     (library / "coffee.png").rename(library / "=HYPERLINK(1)\x1b]0;title\x07.png")
     table = tmp_path / "tags.csv"
