@@ -336,21 +336,32 @@ def tag_command(args) -> int:
 
 
 def open_table(path: str):
-    """The --csv file, for writing. Not through a link, nor a FIFO (opening it would wait
-    for a reader), nor a file of someone else's: in a folder others may write in, theirs
-    would have the run overwrite what the link points to, hang, or write the library's
-    keywords where they may read them. surrogateescape: a file name that is not UTF-8 is
-    written as its own bytes."""
-    from pyvision.library.folders import user_name
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+    """The --csv file, for writing, made private: it lists what the photos show. Not
+    through a link, symbolic or hard, nor a FIFO (opening it would wait for a reader),
+    nor a file of someone else's: in a folder others may write in, theirs would have the
+    run overwrite what the link points to, hang, or write the library's keywords where
+    they may read them. surrogateescape: a file name that is not UTF-8 is written as its
+    own bytes."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    refused = not_a_table(os.fstat(fd))
+    if refused:
         os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file" if not stat.S_ISREG(info.st_mode)
-                      else f"a file of {user_name(info.st_uid)}'s: name a new file or one of yours")
+        raise OSError(errno.EINVAL, refused)
     os.ftruncate(fd, 0)
     return open(fd, "w", newline="", encoding="utf-8", errors="surrogateescape")
+
+
+def not_a_table(info: os.stat_result) -> str | None:
+    """Why an opened --csv file is not to be written, if it is not."""
+    from pyvision.library.folders import user_name
+
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_uid != os.geteuid():
+        return f"a file of {user_name(info.st_uid)}'s: name a new file or one of yours"
+    if info.st_nlink > 1:
+        return "a file with other names (a hard link): name a new file"
+    return None
 
 
 def local_backend(args):

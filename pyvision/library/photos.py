@@ -216,10 +216,13 @@ def contents(path: Path, found: Found | None = None) -> Iterator[bytes]:
         # /proc/kmsg waits for the kernel's next message.
         if info.st_size == 0:
             raise ImageError(errors.EMPTY_FILE, errors.CODES[errors.EMPTY_FILE])
+        # An 8 GB file is refused without reading any of it.
+        if info.st_size > MAX_PHOTO_BYTES:
+            raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any "
+                                             "photo the engine reads.")
         with reading.reserve(info.st_size):
-            # An 8 GB file is refused without reading any of it.
-            data = read_at_most(f, MAX_PHOTO_BYTES)
+            # No more than was reserved: a photo that grows meanwhile would pass the budget.
+            data = read_at_most(f, info.st_size)
             if data is None:
-                raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any "
-                                                 "photo the engine reads.")
+                raise ImageError(UNREADABLE_FILE, "The file grew while it was read: it is still being written.")
             yield data

@@ -6,6 +6,7 @@ server) and their sidecars are written one by one, so an interrupted run loses n
 done and the next one carries on where it stopped.
 """
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -95,12 +96,14 @@ def tag(photos: list[Path], options: Options, backend: Backend, found: dict[Path
     found = found or {}
     shared = _sidecars_shared(photos, options)
     stamps: dict[Path, xmp.Stamp] = {}
+    statuses: dict[Path, os.stat_result] = {}
     for photo in photos:
         if photo in shared:
             yield Row(photo, SKIPPED, note=shared[photo])
             continue
         try:
-            stamp = xmp.Stamp.of(photo, backend.version, options.settings)
+            statuses[photo] = photo.stat()
+            stamp = xmp.Stamp.of(statuses[photo], backend.version, options.settings)
         except OSError as exc:
             yield Row(photo, FAILED, error=Failure(UNREADABLE_FILE, exc.strerror or str(exc)))
             continue
@@ -115,7 +118,7 @@ def tag(photos: list[Path], options: Options, backend: Backend, found: dict[Path
         if isinstance(outcome, Failure):
             yield Row(photo, FAILED, error=outcome)
         else:
-            yield _tagged(photo, outcome, stamps[photo], options, backend.names, found.get(photo))
+            yield _tagged(photo, outcome, stamps[photo], options, backend.names, found.get(photo), statuses[photo])
 
 
 def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, str]:
@@ -133,7 +136,7 @@ def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, str]:
 
 
 def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames,
-            found: Found | None) -> Row:
+            found: Found | None, status: os.stat_result) -> Row:
     kept = [p for p in answer.predictions[:options.top] if p.score >= options.min_score]
     hedged = answer.hedged
     if options.hedged and hedged and not hedged.is_class and not keywords.tells_nothing(hedged.wnid):
@@ -150,7 +153,7 @@ def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, nam
     if options.xmp and not options.dry_run:
         try:
             xmp.write(xmp.sidecar_path(photo, basename=options.basename), words, paths, stamp,
-                      folder=found.folder if found else None)
+                      folder=found.folder if found else None, photo=status)
         except xmp.SidecarError as exc:
             return Row(photo, FAILED, kept, words, Failure(exc.code, str(exc)), hedged)
         except OSError as exc:

@@ -85,9 +85,8 @@ class Stamp:
     source_modified_ns: int
 
     @classmethod
-    def of(cls, photo: Path, model: str, settings: str) -> "Stamp":
-        info = photo.stat()
-        return cls(model, settings, info.st_size, info.st_mtime_ns)
+    def of(cls, photo: os.stat_result, model: str, settings: str) -> "Stamp":
+        return cls(model, settings, photo.st_size, photo.st_mtime_ns)
 
 
 def sidecar_path(photo: Path, *, basename: bool = False) -> Path:
@@ -107,9 +106,10 @@ def read_stamp(sidecar: Path) -> Stamp | None:
 
 
 def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp, *,
-          folder: tuple[int, int] | None = None) -> None:
+          folder: tuple[int, int] | None = None, photo: os.stat_result | None = None) -> None:
     """Put pyvision's keywords in the sidecar, in place of those it wrote before; only in
-    the ``folder`` (device, inode) its photo was found in, if given."""
+    the ``folder`` (device, inode) its photo was found in, if given. A new sidecar is the
+    ``photo``'s owner's, and no more readable than it."""
     keywords, hierarchy = _xml_text(keywords), _xml_text(hierarchy)
     # Opened once: the old sidecar is read and the new one renamed over it in the same
     # folder, even if someone who may write above it makes its path lead elsewhere meanwhile.
@@ -118,12 +118,13 @@ def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp
         info = os.fstat(handle)
         if folder is not None and (info.st_dev, info.st_ino) != folder:
             raise FolderReplaced(f"{sidecar.parent} was replaced since its photos were found: nothing is written there.")
-        _write(sidecar, handle, keywords, hierarchy, stamp)
+        _write(sidecar, handle, keywords, hierarchy, stamp, photo)
     finally:
         os.close(handle)
 
 
-def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str], stamp: Stamp) -> None:
+def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str], stamp: Stamp,
+           photo: os.stat_result | None) -> None:
     try:
         # Not through a link: its target's text would be copied into the new sidecar.
         data, old = _read(sidecar, folder=folder)
@@ -167,7 +168,7 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
     written = etree.tostring(tree, encoding="utf-8")
     if len(written) > _LARGEST_SIDECAR:
         raise SidecarError(f"{sidecar} would be larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
-    _replace(sidecar, folder, written, old)
+    _replace(sidecar, folder, written, old or photo, new=old is None)
 
 
 def _read(sidecar: Path, *, folder: int | None = None) -> tuple[bytes, os.stat_result]:
@@ -311,26 +312,29 @@ def _line_at(parent: etree._Element) -> str:
     return "\n" + " " * sum(1 for _ in parent.iterancestors())
 
 
-def _replace(path: Path, folder: int, data: bytes, old: os.stat_result | None) -> None:
-    """Write a new file beside the old one (``old``: its status, None if there is none) in
-    the open ``folder``, then rename it over: an interrupted run leaves the old sidecar or
-    the new one, never half of one."""
+def _replace(path: Path, folder: int, data: bytes, like: os.stat_result | None, *, new: bool) -> None:
+    """Write a new file beside the old one in the open ``folder``, then rename it over: an
+    interrupted run leaves the old sidecar or the new one, never half of one. It takes
+    the owner and mode of the file it is ``like``: the old sidecar, or for a ``new`` one,
+    its photo (read and write bits only, less the umask)."""
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
     # Not named after the sidecar: a legal 255-byte sidecar name leaves no room for more.
     temporary = f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp"
+    # A sidecar says what its photo shows: one of a private photo is private. A new one is
+    # made no more readable than its photo; one that replaces another is private until
+    # it has the old one's owner and mode.
+    mode = 0o666 if like is None else like.st_mode & 0o666 if new else 0o600
     try:
-        # A new sidecar is made as any new file is (0666 less the umask); one that replaces
-        # another is private until it has the old one's owner and mode.
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if old is None else 0o600,
-                          dir_fd=folder), "wb") as f:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, dir_fd=folder), "wb") as f:
             f.write(data)
             # Owner and mode are set through the open file, never by name: whoever may
             # write in the folder could put a link to /etc/shadow in the temporary's place.
-            if old is not None:
-                _keep_owner(f.fileno(), old)
+            if like is not None:
+                _keep_owner(f.fileno(), like)
+            if like is not None and not new:
                 # After the owner, which may clear them: the permissions alone, a sidecar
                 # is no program to run as its owner.
-                os.fchmod(f.fileno(), old.st_mode & 0o777)
+                os.fchmod(f.fileno(), like.st_mode & 0o777)
                 # The old sidecar may hold the person's own keywords: the new one must be
                 # on disk before the rename, even if the power fails. A new sidecar lost
                 # that way costs only a re-tag.
@@ -343,10 +347,11 @@ def _replace(path: Path, folder: int, data: bytes, old: os.stat_result | None) -
         raise
 
 
-def _keep_owner(fd: int, old: os.stat_result) -> None:
-    """Root writing a person's sidecar must not make it root's, which its owner may then not change."""
+def _keep_owner(fd: int, like: os.stat_result) -> None:
+    """Root writing a person's sidecar must not make it root's, which its owner may then
+    not read or change."""
     try:
-        os.fchown(fd, old.st_uid, old.st_gid)
+        os.fchown(fd, like.st_uid, like.st_gid)
     except PermissionError:
         # Only root may give a file away: anyone else's rewrite is theirs, as any file they write.
         pass

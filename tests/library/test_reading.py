@@ -117,3 +117,20 @@ def test_photos_that_would_pass_the_budget_together_are_read_in_turn(tmp_path, m
     for thread in threads:
         thread.join(10)
     assert second == {"data": b"x" * 100, "first_done": True}
+
+
+def test_a_photo_that_grows_as_it_is_read_is_refused_not_read_past_its_reservation(tmp_path, monkeypatch):
+    # Its owner could grow a 1-byte photo to 512 MB while its turn comes, against a
+    # reservation of 1 byte: each --jobs thread would hold that much again.
+    path = tmp_path / "a.jpg"
+    path.write_bytes(b"x")
+    really_reserve = photos.reading.reserve
+
+    def reserve_then_grow(nbytes):
+        with path.open("ab") as writer:
+            writer.write(b"y" * 1000)
+        return really_reserve(nbytes)
+
+    monkeypatch.setattr(photos.reading, "reserve", reserve_then_grow)
+    error = read_within_seconds(path)["error"]
+    assert isinstance(error, ImageError) and error.code == "unreadable_file" and "grew" in error.message

@@ -3,6 +3,7 @@ write in one could swap a photo, a sidecar or the folder for a link as root work
 
 import os
 import shutil
+import stat
 
 import pytest
 
@@ -28,9 +29,15 @@ def test_a_folder_someone_else_owns_is_left_untouched(library, capsys):
 
 def test_a_photo_someone_else_owns_in_roots_folder_is_tagged(library, capsys):
     # They may change what it shows, not swap it for a link: root's folder is closed to them.
-    os.chown(library / "2024" / "chelsea.png", NOBODY, NOBODY)
-    assert cli.main(["tag", "--xmp", str(library), str(library / "2024" / "chelsea.png")]) == 0
+    # Its sidecar is theirs, and as private as the photo: root's, readable by all, would
+    # tell everyone what their private photo shows.
+    photo = library / "2024" / "chelsea.png"
+    os.chown(photo, NOBODY, NOBODY)
+    photo.chmod(0o600)
+    assert cli.main(["tag", "--xmp", str(library), str(photo)]) == 0
     assert sidecars(library) == ["chelsea.png.xmp", "coffee.png.xmp"]
+    info = (library / "2024" / "chelsea.png.xmp").stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (NOBODY, NOBODY, 0o600)
 
 
 def test_a_folder_its_group_may_write_in_is_left_untouched(library, capsys):

@@ -337,6 +337,13 @@ def test_a_new_sidecar_has_the_mode_of_any_new_file(library):
     assert stat.S_IMODE((library / "coffee.png.xmp").stat().st_mode) == 0o640
 
 
+def test_a_private_photos_new_sidecar_is_private(library):
+    # What a photo shows is no one else's to read, in its sidecar either.
+    (library / "coffee.png").chmod(0o600)
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    assert stat.S_IMODE((library / "coffee.png.xmp").stat().st_mode) == 0o600
+
+
 def test_a_photo_swapped_for_a_link_once_the_walk_has_looked_is_not_read(library, tmp_path, monkeypatch, capsys):
     # In a folder others may write in, the link could point at the runner's private photo,
     # whose keywords would land in a sidecar they can read.

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import stat
 
 import pytest
 
@@ -77,6 +78,25 @@ def test_a_csv_file_someone_else_made_beforehand_is_refused_and_left_empty(libra
         cli.main(["tag", "--csv", str(table), str(library)])
     assert refused.value.code == 2 and "name a new file or one of yours" in capsys.readouterr().err
     assert table.read_bytes() == b""
+
+
+def test_a_csv_file_with_another_name_is_refused_and_that_file_kept(library, tmp_path, capsys):
+    # Someone may hard-link a file the runner may write (as root: any, where the kernel
+    # lets them link it) in the folder the table is written to.
+    kept = tmp_path / "precious.txt"
+    kept.write_text("mine", encoding="utf-8")
+    os.link(kept, tmp_path / "tags.csv")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", "--csv", str(tmp_path / "tags.csv"), str(library)])
+    assert refused.value.code == 2 and "hard link" in capsys.readouterr().err
+    assert kept.read_text(encoding="utf-8") == "mine"
+
+
+def test_a_new_csv_file_is_private(library, tmp_path):
+    # It lists what each photo shows, private photos too.
+    table = tmp_path / "tags.csv"
+    assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
+    assert stat.S_IMODE(table.stat().st_mode) == 0o600
 
 
 def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
