@@ -347,6 +347,8 @@ def open_table(path: str):
     if refused:
         os.close(fd)
         raise OSError(errno.EINVAL, refused)
+    # One of the runner's, kept from an earlier run, may be readable by others.
+    os.fchmod(fd, 0o600)
     os.ftruncate(fd, 0)
     return open(fd, "w", newline="", encoding="utf-8", errors="surrogateescape")
 

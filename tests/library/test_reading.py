@@ -56,13 +56,13 @@ def test_a_file_that_grows_past_the_limit_as_it_is_read_is_refused(tmp_path):
     assert read_at_most(GrowingWhileRead(path, b"y" * 200), 100) is None
 
 
-def read_within_seconds(path: Path, seconds: float = 10):
+def read_within_seconds(path: Path, seconds: float = 10, found=None):
     """What contents() raises or gives, failing the test if it hangs."""
     outcome = {}
 
     def attempt():
         try:
-            with photos.contents(path) as data:
+            with photos.contents(path, found) as data:
                 outcome["data"] = data
         except Exception as exc:  # noqa: BLE001 - the test looks at what it is
             outcome["error"] = exc
@@ -134,3 +134,11 @@ def test_a_photo_that_grows_as_it_is_read_is_refused_not_read_past_its_reservati
     monkeypatch.setattr(photos.reading, "reserve", reserve_then_grow)
     error = read_within_seconds(path)["error"]
     assert isinstance(error, ImageError) and error.code == "unreadable_file" and "grew" in error.message
+
+
+def test_a_photo_that_is_not_the_file_the_walk_found_is_not_read(tmp_path):
+    # Swapped since the walk, it could be a link to the runner's private photo.
+    path = tmp_path / "a.jpg"
+    path.write_bytes(b"x")
+    error = read_within_seconds(path, found=photos.Found(file=(0, 0), folder=(0, 0)))["error"]
+    assert isinstance(error, ImageError) and "replaced since its folder was walked" in error.message

@@ -92,11 +92,16 @@ def test_a_csv_file_with_another_name_is_refused_and_that_file_kept(library, tmp
     assert kept.read_text(encoding="utf-8") == "mine"
 
 
-def test_a_new_csv_file_is_private(library, tmp_path):
+@pytest.mark.parametrize("existing", [False, True])
+def test_the_csv_file_is_private(library, tmp_path, existing):
     # It lists what each photo shows, private photos too.
     table = tmp_path / "tags.csv"
+    if existing:
+        table.write_text("an earlier run's", encoding="utf-8")
+        table.chmod(0o644)
     assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
     assert stat.S_IMODE(table.stat().st_mode) == 0o600
+    assert "an earlier run's" not in table.read_text(encoding="utf-8")
 
 
 def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
