@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.memory import MemoryBudget
-from pyvision.engine.pipeline import UNREADABLE_FILE
+from pyvision.engine.pipeline import UNREADABLE_FILE, Failure
 
 from . import raw
 from .folders import UNSAFE_FOLDER, changeable_by_others, user_name
@@ -192,12 +193,67 @@ def pixels_for(classifier: Classifier) -> Callable[..., np.ndarray]:
     return prepare
 
 
-def upload(path: Path, found: Found | None = None) -> tuple[str, bytes]:
-    """path -> (file name, bytes) for a server, which reads no RAW file: its preview goes instead."""
-    with contents(path, found) as data:
-        if raw.is_raw(path):
-            return path.name + ".preview", raw.preview_file(data, max_pixels=DEFAULT_MAX_PIXELS)
-        return path.name, data
+@dataclass(frozen=True)
+class Upload:
+    """A photo for a server, read only as its request is sent (``sent``): the pipeline
+    holds dozens of photos ahead of the server, and their bytes would add up. A server
+    reads no RAW file: its ``preview`` goes instead, made ahead (it takes a core) and
+    held, a few MB."""
+
+    name: str
+    path: Path
+    found: Found | None
+    size: int
+    preview: bytes | None = None
+
+
+def upload(path: Path, found: Found | None = None) -> Upload:
+    """path -> what is sent for it to a server; raises ImageError or OSError."""
+    if raw.is_raw(path):
+        with contents(path, found) as data:
+            preview = raw.preview_file(data, max_pixels=DEFAULT_MAX_PIXELS)
+        return Upload(path.name + ".preview", path, found, len(preview), preview)
+    return Upload(path.name, path, found, path.stat().st_size)
+
+
+def sent(uploads: list[Upload], classify: Callable[[list[tuple[str, bytes]]], list]) -> list:
+    """Each upload's outcome from ``classify`` (a list of (name, bytes) -> one outcome
+    each), in order. They go in parts that fit in the reading budget together (a larger
+    photo alone), each part's bytes read just before it is sent; a photo that cannot be
+    read fails alone."""
+    outcomes = []
+    for part in _parts(uploads, reading.limit):
+        # Reserved at once, for the sizes the photos had when they were looked at: one
+        # reservation after another, a photo grown since could wait for this part's own.
+        with reading.reserve(sum(item.size for item in part)):
+            files, failed = [], {}
+            for index, item in enumerate(part):
+                try:
+                    files.append((item.name, item.preview if item.preview is not None else _read(item)))
+                except ImageError as exc:
+                    failed[index] = Failure(exc.code, exc.message)
+                except OSError as exc:
+                    failed[index] = Failure(UNREADABLE_FILE, exc.strerror or str(exc))
+            answers = iter(classify(files) if files else [])
+        outcomes.extend(failed[index] if index in failed else next(answers) for index in range(len(part)))
+    return outcomes
+
+
+def _read(item: Upload) -> bytes:
+    with _opened(item.path, item.found) as (f, _):
+        return _whole(f, item.size)
+
+
+def _parts(uploads: list[Upload], most_bytes: int) -> Iterator[list[Upload]]:
+    part, size = [], 0
+    for item in uploads:
+        if part and size + item.size > most_bytes:
+            yield part
+            part, size = [], 0
+        part.append(item)
+        size += item.size
+    if part:
+        yield part
 
 
 @contextmanager
@@ -205,6 +261,15 @@ def contents(path: Path, found: Found | None = None) -> Iterator[bytes]:
     """A photo's bytes, if it is still the file the walk ``found``, counted in the
     ``reading`` budget while the block uses them; raises ImageError for a file that cannot
     be one, or OSError."""
+    with _opened(path, found) as (f, size):
+        with reading.reserve(size):
+            yield _whole(f, size)
+
+
+@contextmanager
+def _opened(path: Path, found: Found | None) -> Iterator[tuple[BinaryIO, int]]:
+    """The photo's open file and the size it says it has, if it is still the file the
+    walk ``found`` and may be a photo; raises ImageError or OSError."""
     # Not blocking: a FIFO put in the photo's place since the walk would wait for a writer.
     with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
         info = os.fstat(f.fileno())
@@ -220,9 +285,13 @@ def contents(path: Path, found: Found | None = None) -> Iterator[bytes]:
         if info.st_size > MAX_PHOTO_BYTES:
             raise ImageError(FILE_TOO_LARGE, f"The file is over {MAX_PHOTO_BYTES // 2**20} MB, larger than any "
                                              "photo the engine reads.")
-        with reading.reserve(info.st_size):
-            # No more than was reserved: a photo that grows meanwhile would pass the budget.
-            data = read_at_most(f, info.st_size)
-            if data is None:
-                raise ImageError(UNREADABLE_FILE, "The file grew while it was read: it is still being written.")
-            yield data
+        yield f, info.st_size
+
+
+def _whole(file: BinaryIO, reserved: int) -> bytes:
+    """The open photo, if it holds no more than was ``reserved`` for it: one that grows
+    meanwhile would pass the budget."""
+    data = read_at_most(file, reserved)
+    if data is None:
+        raise ImageError(UNREADABLE_FILE, "The file grew while it was read: it is still being written.")
+    return data
