@@ -320,12 +320,9 @@ def _replace(path: Path, folder: int, data: bytes, like: os.stat_result | None, 
     # Named before it exists, so that an interrupt landing anywhere below can remove it.
     # Not named after the sidecar: a legal 255-byte sidecar name leaves no room for more.
     temporary = f".pyvision-{os.getpid()}-{threading.get_ident()}.xmp.tmp"
-    # A sidecar says what its photo shows: one of a private photo is private. A new one is
-    # made no more readable than its photo; one that replaces another is private until
-    # it has the old one's owner and mode.
-    mode = 0o666 if like is None else like.st_mode & 0o666 if new else 0o600
     try:
-        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode, dir_fd=folder), "wb") as f:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _created_mode(like, new=new),
+                          dir_fd=folder), "wb") as f:
             f.write(data)
             # Owner and mode are set through the open file, never by name: whoever may
             # write in the folder could put a link to /etc/shadow in the temporary's place.
@@ -345,6 +342,15 @@ def _replace(path: Path, folder: int, data: bytes, like: os.stat_result | None, 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary, dir_fd=folder)
         raise
+
+
+def _created_mode(like: os.stat_result | None, *, new: bool) -> int:
+    """A sidecar says what its photo shows: one of a private photo is private. A new one
+    is made no more readable than its photo (as any new file without one); one that
+    replaces another is private until it has the old one's owner and mode."""
+    if not new:
+        return 0o600
+    return 0o666 if like is None else like.st_mode & 0o666
 
 
 def _keep_owner(fd: int, like: os.stat_result) -> None:
