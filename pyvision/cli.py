@@ -387,7 +387,7 @@ def local_backend(args):
 def server_backend(args):
     from pyvision.engine.registry import MODELS, REFERENCE_MODEL
     from pyvision.library.keywords import CustomKeywords, ImageNetKeywords
-    from pyvision.library.photos import sent, upload
+    from pyvision.library.photos import send, upload
     from pyvision.library.remote import MAX_TOP_K, Server, check_address, stop_on_ctrl_c
     from pyvision.library.tagging import Backend, BackendRefused
 
@@ -405,7 +405,7 @@ def server_backend(args):
         model = server.describe_model()
     except BackendRefused as exc:
         sys.exit(printable(f"pyvision tag: {exc}"))
-    backend = partial(Backend, upload, partial(sent, classify=server.classify), args.jobs)
+    backend = partial(Backend, upload, partial(send, classify=server.classify), args.jobs)
     if model["custom"]:
         # Named as the server names it, and keyed on its file there: replaced there, re-tagged here.
         return backend(version=f"{args.model}@{model['sha256']}", names=CustomKeywords(args.model, server.label_names))

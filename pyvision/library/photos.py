@@ -195,7 +195,7 @@ def pixels_for(classifier: Classifier) -> Callable[..., np.ndarray]:
 
 @dataclass(frozen=True)
 class Upload:
-    """A photo for a server, read only as its request is sent (``sent``): the pipeline
+    """A photo for a server, read only as its request is sent (``send``): the pipeline
     holds dozens of photos ahead of the server, and their bytes would add up. A server
     reads no RAW file: its ``preview`` goes instead, made ahead (it takes a core) and
     held, a few MB."""
@@ -216,27 +216,33 @@ def upload(path: Path, found: Found | None = None) -> Upload:
     return Upload(path.name, path, found, path.stat().st_size)
 
 
-def sent(uploads: list[Upload], classify: Callable[[list[tuple[str, bytes]]], list]) -> list:
+def send(uploads: list[Upload], classify: Callable[[list[tuple[str, bytes]]], list]) -> list:
     """Each upload's outcome from ``classify`` (a list of (name, bytes) -> one outcome
-    each), in order. They go in parts that fit in the reading budget together (a larger
-    photo alone), each part's bytes read just before it is sent; a photo that cannot be
-    read fails alone."""
+    each), in order. They go in parts, each read just before it is sent; a photo that
+    cannot be read fails alone. A part's photos are held twice while it is sent (their
+    bytes, and the request's body made of them): a part is half the reading budget at
+    most (a larger photo goes alone), and reserves twice its size."""
     outcomes = []
-    for part in _parts(uploads, reading.limit):
-        # Reserved at once, for the sizes the photos had when they were looked at: one
-        # reservation after another, a photo grown since could wait for this part's own.
-        with reading.reserve(sum(item.size for item in part)):
-            files, failed = [], {}
-            for index, item in enumerate(part):
-                try:
-                    files.append((item.name, item.preview if item.preview is not None else _read(item)))
-                except ImageError as exc:
-                    failed[index] = Failure(exc.code, exc.message)
-                except OSError as exc:
-                    failed[index] = Failure(UNREADABLE_FILE, exc.strerror or str(exc))
-            answers = iter(classify(files) if files else [])
-        outcomes.extend(failed[index] if index in failed else next(answers) for index in range(len(part)))
+    for part in _parts(uploads, reading.limit // 2):
+        # At once for the whole part: reserving photo by photo, this thread would hold
+        # some of the budget while it waits for more.
+        with reading.reserve(2 * sum(item.size for item in part)):
+            outcomes.extend(_send_part(part, classify))
     return outcomes
+
+
+def _send_part(part: list[Upload], classify: Callable[[list[tuple[str, bytes]]], list]) -> list:
+    """The part's outcomes; its bytes are let go on return, within its reservation."""
+    files, failed = [], {}
+    for index, item in enumerate(part):
+        try:
+            files.append((item.name, item.preview if item.preview is not None else _read(item)))
+        except ImageError as exc:
+            failed[index] = Failure(exc.code, exc.message)
+        except OSError as exc:
+            failed[index] = Failure(UNREADABLE_FILE, exc.strerror or str(exc))
+    answers = iter(classify(files) if files else [])
+    return [failed[index] if index in failed else next(answers) for index in range(len(part))]
 
 
 def _read(item: Upload) -> bytes:

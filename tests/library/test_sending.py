@@ -1,6 +1,6 @@
-"""With --server, photos are read as their request is sent, in parts whose bytes fit in
-the reading budget together: the pipeline holds dozens of photos ahead of the server,
-and 20 of 100 MB held 2 GB while they waited."""
+"""With --server, photos are read as their request is sent, in parts that fit in the
+reading budget together (twice: the request's body copies them): the pipeline holds
+dozens of photos ahead of the server, and 20 of 100 MB held 2 GB while they waited."""
 
 from pyvision.engine.memory import MemoryBudget
 from pyvision.engine.pipeline import Failure
@@ -16,8 +16,9 @@ def library_of(tmp_path, count: int, size: int) -> list:
     return paths
 
 
-def test_photos_go_in_parts_that_fit_in_the_budget_and_are_read_only_then(tmp_path, monkeypatch):
-    monkeypatch.setattr(photos, "reading", MemoryBudget(250))
+def test_photos_go_in_parts_that_fit_in_the_budget_twice_and_are_read_only_then(tmp_path, monkeypatch):
+    # Twice: the photos' bytes, and the request's body made of them.
+    monkeypatch.setattr(photos, "reading", MemoryBudget(500))
     uploads = [photos.upload(path) for path in library_of(tmp_path, 5, 100)]
     requests = []
 
@@ -25,7 +26,7 @@ def test_photos_go_in_parts_that_fit_in_the_budget_and_are_read_only_then(tmp_pa
         requests.append([name for name, _ in files])
         return [data[:1] for _, data in files]
 
-    outcomes = photos.sent(uploads, classify)
+    outcomes = photos.send(uploads, classify)
     assert requests == [["0.jpg", "1.jpg"], ["2.jpg", "3.jpg"], ["4.jpg"]]
     assert outcomes == [bytes([n]) for n in range(5)]
 
@@ -36,7 +37,7 @@ def test_a_photo_that_cannot_be_read_when_its_part_is_sent_fails_alone(tmp_path)
     paths[1].unlink()
     paths[2].write_bytes(b"x" * 200)  # grown since it was looked at
 
-    outcomes = photos.sent(uploads, lambda files: [name for name, _ in files])
+    outcomes = photos.send(uploads, lambda files: [name for name, _ in files])
     assert outcomes[0] == "0.jpg"
     assert isinstance(outcomes[1], Failure) and outcomes[1].code == "unreadable_file"
     assert isinstance(outcomes[2], Failure) and "grew" in outcomes[2].message
