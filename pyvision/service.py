@@ -90,12 +90,15 @@ def compile_messages() -> None:
 
 
 def run_worker(concurrency: int | None = None) -> int:
+    """The worker until it stops; its exit status is Celery's. (``worker_main`` drops it:
+    a worker whose consumer failed as the broker went away exited 0, which a supervisor
+    that restarts only failures takes for a clean stop.)"""
     setup_django()
     from django.conf import settings
 
     from pyvision.celery import app
 
-    app.worker_main([
+    return app.start([
         "worker",
         "--pool", settings.WORKER_POOL,
         "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
@@ -103,8 +106,7 @@ def run_worker(concurrency: int | None = None) -> int:
         # Unique per process: several workers may run on one host.
         "--hostname", f"pyvision-{os.getpid()}@%h",
         "--loglevel", settings.LOG_LEVEL,
-    ])
-    return 0
+    ]) or 0
 
 
 def run_all() -> int:

@@ -86,3 +86,15 @@ def test_after_a_database_outage_no_worker_is_taken_for_gone_until_all_had_time_
         heartbeat.beat()
     assert status(its_work) == "running" and sent == []
     heartbeat._beating["since"] = None
+
+
+def test_a_worker_that_celery_stops_on_an_error_exits_with_its_status(monkeypatch):
+    # Celery's consumer can fail as the broker goes away ("Unrecoverable error"): a
+    # supervisor restarts a worker that says so, and may take an exit 0 for a clean stop.
+    from pyvision import service
+    from pyvision.celery import app
+
+    started = []
+    monkeypatch.setattr(app, "start", lambda argv: started.append(argv) or 1)
+    assert service.run_worker(concurrency=2) == 1
+    assert started[0][:1] == ["worker"] and "2" in started[0]
