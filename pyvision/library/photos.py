@@ -21,7 +21,7 @@ from pyvision.engine.pipeline import UNREADABLE_FILE, Failure
 from . import raw
 from .folders import UNSAFE_FOLDER, changeable_by_others, user_name
 from .raw import RAW_SUFFIXES
-from .reading import read_at_most
+from .reading import identity, read_at_most
 
 PHOTO_SUFFIXES = IMAGE_SUFFIXES | RAW_SUFFIXES
 
@@ -38,17 +38,17 @@ class Unreadable:
 
 @dataclass(frozen=True)
 class Found:
-    """What the walk found a photo to be: its file and the folder it is in, each as
-    (device, inode). Read and tagged only while they are still those: in a folder others
-    may write in, either could be swapped for a link to the runner's private photos once
-    the walk has looked."""
+    """What the walk found a photo to be: its status, and the folder it is in as (device,
+    inode). Read and tagged only while its file and folder are still those: in a folder
+    others may write in, either could be swapped for a link to the runner's private
+    photos once the walk has looked."""
 
-    file: tuple[int, int]
+    status: os.stat_result
     folder: tuple[int, int]
 
-
-def identity(info: os.stat_result) -> tuple[int, int]:
-    return info.st_dev, info.st_ino
+    @property
+    def file(self) -> tuple[int, int]:
+        return identity(self.status)
 
 
 UNREADABLE_FOLDER = "unreadable_folder"
@@ -94,7 +94,7 @@ def photos(paths: Iterable[Path], unreadable: list[Unreadable], *, root_only: bo
         elif stat.S_ISREG(info.st_mode):
             if walk.may_tag(path):
                 try:
-                    walk.found[path] = Found(identity(info), identity(path.parent.stat()))
+                    walk.found[path] = Found(info, identity(path.parent.stat()))
                 except OSError:
                     pass  # gone meanwhile: said when it is read
                 yield path
@@ -137,7 +137,7 @@ class _Walk:
             elif is_file and is_photo:
                 # In a folder root may tag, only a link leads anywhere that was not checked.
                 if not entry.is_symlink() or self.may_tag(path):
-                    self.found[path] = Found(identity(entry.stat()), folder)
+                    self.found[path] = Found(entry.stat(), folder)
                     yield path
             elif is_photo:
                 gone = entry.is_symlink() and not path.exists()
@@ -213,7 +213,7 @@ def upload(path: Path, found: Found | None = None) -> Upload:
         with contents(path, found) as data:
             preview = raw.preview_file(data, max_pixels=DEFAULT_MAX_PIXELS)
         return Upload(path.name + ".preview", path, found, len(preview), preview)
-    return Upload(path.name, path, found, path.stat().st_size)
+    return Upload(path.name, path, found, (found.status if found else path.stat()).st_size)
 
 
 def send(uploads: list[Upload], classify: Callable[[list[tuple[str, bytes]]], list]) -> list:
@@ -297,7 +297,7 @@ def _opened(path: Path, found: Found | None) -> Iterator[tuple[BinaryIO, int]]:
 def _whole(file: BinaryIO, reserved: int) -> bytes:
     """The open photo, if it holds no more than was ``reserved`` for it: one that grows
     meanwhile would pass the budget."""
-    data = read_at_most(file, reserved)
+    data = read_at_most(file, reserved, reserved)
     if data is None:
         raise ImageError(UNREADABLE_FILE, "The file grew while it was read: it is still being written.")
     return data

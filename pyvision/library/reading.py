@@ -4,13 +4,18 @@ import os
 from typing import BinaryIO
 
 
-def read_at_most(file: BinaryIO, limit: int) -> bytes | None:
-    """All of an open file, or None if it holds more than ``limit`` bytes.
+def identity(info: os.stat_result) -> tuple[int, int]:
+    """A file's (device, inode): the same file whatever its path leads to meanwhile."""
+    return info.st_dev, info.st_ino
 
-    Asks for what the file says it holds, plus a byte to see whether it grew since:
+
+def read_at_most(file: BinaryIO, expected: int, limit: int) -> bytes | None:
+    """All of an open file that its status said holds ``expected`` bytes, or None if it
+    holds more than ``limit``.
+
+    Asks for what the file said it holds, plus a byte to see whether it grew since:
     ``read(limit + 1)`` would have Python allocate the whole limit before reading.
     """
-    expected = os.fstat(file.fileno()).st_size
     if expected > limit:
         return None
     data = file.read(expected + 1)

@@ -19,7 +19,7 @@ from pyvision.engine.pipeline import BATCH_SIZE, UNREADABLE_FILE, Failure, pipel
 from pyvision.engine.results import Prediction
 
 from . import keywords, raw, xmp
-from .photos import Found, identity
+from .photos import Found
 
 TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
 # A dry run's row for a photo it would have tagged: nothing was written.
@@ -102,14 +102,12 @@ def tag(photos: list[Path], options: Options, backend: Backend, found: dict[Path
             yield Row(photo, SKIPPED, note=shared[photo])
             continue
         try:
-            statuses[photo] = photo.stat()
+            # The walk's: a new sidecar takes its owner and mode, and the photo is read
+            # only while it is that file.
+            statuses[photo] = found[photo].status if photo in found else photo.stat()
             stamp = xmp.Stamp.of(statuses[photo], backend.version, options.settings)
         except OSError as exc:
             yield Row(photo, FAILED, error=Failure(UNREADABLE_FILE, exc.strerror or str(exc)))
-            continue
-        if photo in found and identity(statuses[photo]) != found[photo].file:
-            # The sidecar takes this status's owner and mode: it must be the photo's that is read.
-            yield Row(photo, FAILED, error=Failure(UNREADABLE_FILE, "The file was replaced since its folder was walked."))
             continue
         if (options.xmp and not options.force
                 and xmp.read_stamp(xmp.sidecar_path(photo, basename=options.basename)) == stamp):

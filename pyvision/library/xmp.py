@@ -19,7 +19,7 @@ from pathlib import Path
 from lxml import etree
 
 from .keywords import ROOT, SEPARATOR
-from .reading import read_at_most
+from .reading import identity, read_at_most
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -116,7 +116,7 @@ def write(sidecar: Path, keywords: list[str], hierarchy: list[str], stamp: Stamp
     handle = os.open(sidecar.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         info = os.fstat(handle)
-        if folder is not None and (info.st_dev, info.st_ino) != folder:
+        if folder is not None and identity(info) != folder:
             raise FolderReplaced(f"{sidecar.parent} was replaced since its photos were found: nothing is written there.")
         _write(sidecar, handle, keywords, hierarchy, stamp, photo)
     finally:
@@ -192,7 +192,7 @@ def _read(sidecar: Path, *, folder: int | None = None) -> tuple[bytes, os.stat_r
     with open(fd, "rb") as f:
         info = os.fstat(f.fileno())
         _require_regular(info, sidecar)
-        data = read_at_most(f, _LARGEST_SIDECAR)
+        data = read_at_most(f, info.st_size, _LARGEST_SIDECAR)
     if data is None:
         raise SidecarError(f"{sidecar} is larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
     return data, info

@@ -16,14 +16,14 @@ def test_a_file_up_to_the_limit_is_read_whole(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"x" * 100)
     with path.open("rb") as f:
-        assert read_at_most(f, 100) == b"x" * 100
+        assert read_at_most(f, os.fstat(f.fileno()).st_size, 100) == b"x" * 100
 
 
 def test_a_file_over_the_limit_is_not_read(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"x" * 101)
     with path.open("rb") as f:
-        assert read_at_most(f, 100) is None
+        assert read_at_most(f, os.fstat(f.fileno()).st_size, 100) is None
         assert f.tell() == 0
 
 
@@ -32,9 +32,6 @@ class GrowingWhileRead:
 
     def __init__(self, path, more: bytes):
         self._file, self._path, self._more = path.open("rb"), path, more
-
-    def fileno(self):
-        return self._file.fileno()
 
     def read(self, size):
         if self._more:
@@ -47,13 +44,13 @@ class GrowingWhileRead:
 def test_a_file_that_grows_as_it_is_read_is_read_whole(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"x" * 10)
-    assert read_at_most(GrowingWhileRead(path, b"y" * 50), 100) == b"x" * 10 + b"y" * 50
+    assert read_at_most(GrowingWhileRead(path, b"y" * 50), 10, 100) == b"x" * 10 + b"y" * 50
 
 
 def test_a_file_that_grows_past_the_limit_as_it_is_read_is_refused(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(b"x" * 10)
-    assert read_at_most(GrowingWhileRead(path, b"y" * 200), 100) is None
+    assert read_at_most(GrowingWhileRead(path, b"y" * 200), 10, 100) is None
 
 
 def read_within_seconds(path: Path, seconds: float = 10, found=None):
@@ -140,5 +137,5 @@ def test_a_photo_that_is_not_the_file_the_walk_found_is_not_read(tmp_path):
     # Swapped since the walk, it could be a link to the runner's private photo.
     path = tmp_path / "a.jpg"
     path.write_bytes(b"x")
-    error = read_within_seconds(path, found=photos.Found(file=(0, 0), folder=(0, 0)))["error"]
+    error = read_within_seconds(path, found=photos.Found(status=os.stat(tmp_path), folder=(0, 0)))["error"]
     assert isinstance(error, ImageError) and "replaced since its folder was walked" in error.message
