@@ -90,15 +90,19 @@ def compile_messages() -> None:
 
 
 def run_worker(concurrency: int | None = None) -> int:
-    """The worker until it stops; its exit status is Celery's. (``worker_main`` drops it:
-    a worker whose consumer failed as the broker went away exited 0, which a supervisor
-    that restarts only failures takes for a clean stop.)"""
+    """The worker until it stops; its exit status is Celery's.
+
+    Through Celery's own command line, called so that it returns the status:
+    ``app.start`` and ``app.worker_main`` drop it, and a worker whose consumer failed as
+    the broker went away ("Unrecoverable error") exited 0, which a supervisor that
+    restarts only failures takes for a clean stop.
+    """
     setup_django()
+    from celery.bin.celery import celery as celery_command
     from django.conf import settings
 
-    from pyvision.celery import app
-
-    return app.start([
+    return celery_command.main(args=[
+        "--app", "pyvision.celery:app",
         "worker",
         "--pool", settings.WORKER_POOL,
         "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
@@ -106,7 +110,7 @@ def run_worker(concurrency: int | None = None) -> int:
         # Unique per process: several workers may run on one host.
         "--hostname", f"pyvision-{os.getpid()}@%h",
         "--loglevel", settings.LOG_LEVEL,
-    ]) or 0
+    ], prog_name="pyvision worker", standalone_mode=False) or 0
 
 
 def run_all() -> int:

@@ -37,7 +37,7 @@ class DistributedService(LiveService):
         self.webs: list[subprocess.Popen] = []
         self.restarted: list[str] = []
         self.stopping = threading.Event()
-        threading.Thread(target=self._restart_failed_workers, daemon=True).start()
+        threading.Thread(target=self._restart_exited_workers, daemon=True).start()
         try:
             for index in range(workers):
                 self.start_worker(f"worker-{index}")
@@ -87,15 +87,15 @@ class DistributedService(LiveService):
         self.workers[name] = process
         return process
 
-    def _restart_failed_workers(self) -> None:
-        """As the systemd unit (Restart=always) would: a worker that the broker stopped
-        feeding exits with EXIT_STARVED (counted in ``restarted``), one whose consumer
-        failed as the broker went away exits 1, and each is started again. One a test
-        killed is the test's to start again."""
+    def _restart_exited_workers(self) -> None:
+        """As the systemd unit (Restart=always) would: a worker that exits is started
+        again, whatever its status. One that the broker stopped feeding exits with
+        EXIT_STARVED (counted in ``restarted``); one whose consumer failed as the broker
+        went away, with 1. One a test killed is the test's to start again."""
         while not self.stopping.wait(0.5):
             for name, process in list(self.workers.items()):
                 exited = process.poll()
-                if exited is not None and exited > 0 and not self.stopping.is_set():
+                if exited is not None and exited >= 0 and not self.stopping.is_set():
                     if exited == EXIT_STARVED:
                         self.restarted.append(name)
                     self.start_worker(name)

@@ -97,7 +97,7 @@ def test_requests_that_cannot_be_answered_are_refused_whole(body, code):
 
 
 def test_each_image_counts_against_the_rate_limit(settings, photo):
-    settings.RATE_ANON = "3/min"
+    settings.RATE_ANON = "3/h"
     client = APIClient()
     png = ("coffee.png", photo("coffee.png"))
     assert classify_files(client, png, png).status_code == 200

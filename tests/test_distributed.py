@@ -315,10 +315,10 @@ def test_with_the_image_store_down_uploads_get_503_and_the_service_recovers(post
 def test_two_web_hosts_count_every_limit_together_in_redis(request, tmp_path, redis, photo):
     """Logins and anonymous uploads from one address, alternating between two web hosts
     that share only the servers: each limit holds for the two together."""
-    # A day for the account's failed logins: django-ratelimit counts in windows fixed to
-    # the clock, and ten guesses that straddle the end of a 15-minute one never add up.
+    # Limits per day: django-ratelimit counts in windows fixed to the clock, and requests
+    # that straddle the end of a short one never add up.
     service = start(request, tmp_path, "postgres", "redis",
-                    PYVISION_CACHE_URL=redis.url.rsplit("/", 1)[0] + "/1", PYVISION_RATE_ANON="6/min",
+                    PYVISION_CACHE_URL=redis.url.rsplit("/", 1)[0] + "/1", PYVISION_RATE_ANON="6/d",
                     PYVISION_RATE_LOGIN_ACCOUNT="10/d")
     other = service.start_web("web-2")
     service.create_token("ada")

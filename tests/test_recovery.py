@@ -2,6 +2,9 @@
 stranded by a database outage, and the work of a worker that stopped beating. A slow
 worker that still beats keeps its work."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -11,6 +14,7 @@ from pyvision.ops import heartbeat
 from pyvision.ops.models import WorkerHeartbeat
 from pyvision.recognition import recovery, worker
 from pyvision.recognition.models import Recognition
+from tests.live_service import free_port
 from tests.test_pipeline import submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
@@ -88,13 +92,14 @@ def test_after_a_database_outage_no_worker_is_taken_for_gone_until_all_had_time_
     heartbeat._beating["since"] = None
 
 
-def test_a_worker_that_celery_stops_on_an_error_exits_with_its_status(monkeypatch):
-    # Celery's consumer can fail as the broker goes away ("Unrecoverable error"): a
-    # supervisor restarts a worker that says so, and may take an exit 0 for a clean stop.
-    from pyvision import service
-    from pyvision.celery import app
-
-    started = []
-    monkeypatch.setattr(app, "start", lambda argv: started.append(argv) or 1)
-    assert service.run_worker(concurrency=2) == 1
-    assert started[0][:1] == ["worker"] and "2" in started[0]
+def test_a_worker_that_celery_stops_on_an_error_exits_with_its_status(tmp_path):
+    # A supervisor that restarts only failures takes an exit 0 for a clean stop. Here
+    # Celery gives up on a broker it may not retry: it says "Shutting down" with status 1.
+    stops_on_error = ("import sys; from pyvision import service; service.setup_django(); "
+                      "from pyvision.celery import app; app.conf.broker_connection_retry_on_startup = False; "
+                      "sys.exit(service.run_worker(1))")
+    stopped = subprocess.run([sys.executable, "-c", stops_on_error], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYVISION_DATA_DIR": str(tmp_path),
+                                  "PYVISION_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"})
+    assert "Shutting down" in stopped.stdout + stopped.stderr
+    assert stopped.returncode == 1

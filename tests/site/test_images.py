@@ -153,7 +153,7 @@ def test_each_file_counts_against_the_rate_limit_and_the_queue(make_user, photo,
     cache.clear()
     # Photos the web process recognises at once are never queued: these go to the workers.
     settings.INLINE_MAX_PIXELS = 0
-    settings.RATE_USER = "2/min"
+    settings.RATE_USER = "2/h"
     _, client = make_user()
     batch = [SimpleUploadedFile(f"{i}.png", photo("coffee.png")) for i in range(3)]
     limited = client.post("/upload", {"image": batch}, headers={"HX-Request": "true"})
