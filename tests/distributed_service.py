@@ -37,6 +37,8 @@ class DistributedService(LiveService):
         self.webs: list[subprocess.Popen] = []
         self.restarted: list[str] = []
         self.stopping = threading.Event()
+        # Held to restart a worker, and to stop: no worker starts once the service stops.
+        self.supervising = threading.Lock()
         threading.Thread(target=self._restart_exited_workers, daemon=True).start()
         try:
             for index in range(workers):
@@ -91,14 +93,15 @@ class DistributedService(LiveService):
         """As the systemd unit (Restart=always) would: a worker that exits is started
         again, whatever its status. One that the broker stopped feeding exits with
         EXIT_STARVED (counted in ``restarted``); one whose consumer failed as the broker
-        went away, with 1. One a test killed is the test's to start again."""
+        went away, with 1. One a test killed (SIGKILL) is the test's to start again."""
         while not self.stopping.wait(0.5):
-            for name, process in list(self.workers.items()):
-                exited = process.poll()
-                if exited is not None and exited >= 0 and not self.stopping.is_set():
-                    if exited == EXIT_STARVED:
-                        self.restarted.append(name)
-                    self.start_worker(name)
+            with self.supervising:
+                for name, process in list(self.workers.items()):
+                    exited = process.poll()
+                    if exited is not None and exited >= 0 and not self.stopping.is_set():
+                        if exited == EXIT_STARVED:
+                            self.restarted.append(name)
+                        self.start_worker(name)
 
     def wait_for_workers(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -120,7 +123,8 @@ class DistributedService(LiveService):
         return "\n".join(tails)
 
     def stop(self) -> int:
-        self.stopping.set()
+        with self.supervising:
+            self.stopping.set()
         for process in self.workers.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
