@@ -99,18 +99,24 @@ def run_worker(concurrency: int | None = None) -> int:
     """
     setup_django()
     from celery.bin.celery import celery as celery_command
+    from click.exceptions import Abort
     from django.conf import settings
 
-    return celery_command.main(args=[
-        "--app", "pyvision.celery:app",
-        "worker",
-        "--pool", settings.WORKER_POOL,
-        "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
-        "--without-mingle", "--without-gossip",
-        # Unique per process: several workers may run on one host.
-        "--hostname", f"pyvision-{os.getpid()}@%h",
-        "--loglevel", settings.LOG_LEVEL,
-    ], prog_name="pyvision worker", standalone_mode=False) or 0
+    try:
+        return celery_command.main(args=[
+            "--app", "pyvision.celery:app",
+            "worker",
+            "--pool", settings.WORKER_POOL,
+            "--concurrency", str(concurrency or settings.WORKER_CONCURRENCY),
+            "--without-mingle", "--without-gossip",
+            # Unique per process: several workers may run on one host.
+            "--hostname", f"pyvision-{os.getpid()}@%h",
+            "--loglevel", settings.LOG_LEVEL,
+        ], prog_name="pyvision worker", standalone_mode=False) or 0
+    except Abort:
+        # click's word for a Ctrl-C that came before the worker had its own handler: said
+        # as any other command's interruption is (cli.main), not as a traceback.
+        raise KeyboardInterrupt from None
 
 
 def run_all() -> int:

@@ -103,3 +103,15 @@ def test_a_worker_that_celery_stops_on_an_error_exits_with_its_status(tmp_path):
                                   "PYVISION_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"})
     assert "Shutting down" in stopped.stdout + stopped.stderr
     assert stopped.returncode == 1
+
+
+def test_a_ctrl_c_while_the_worker_starts_stops_it_as_an_interruption(tmp_path):
+    # A real SIGINT, sent as Celery begins to start the worker: before its own handler.
+    interrupted_at_start = (
+        "import os, signal, sys; from celery.signals import celeryd_init; "
+        "celeryd_init.connect(lambda **kwargs: os.kill(os.getpid(), signal.SIGINT), weak=False); "
+        "from pyvision import cli; sys.exit(cli.main(['worker']))")
+    stopped = subprocess.run([sys.executable, "-c", interrupted_at_start], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "PYVISION_DATA_DIR": str(tmp_path)})
+    assert "pyvision worker: interrupted" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert stopped.returncode == 130
