@@ -59,7 +59,7 @@ def pipelined(items: Iterable[Item], prepare: Callable[[Item], Prepared],
                 item = next(remaining, pending)  # the deque itself marks the end
                 if item is pending:
                     return
-                pending.append((item, pool.submit(_attempt, prepare, item)))
+                pending.append((item, pool.submit(attempt, prepare, item)))
 
         def start_batch() -> tuple[list[tuple[Item, Prepared | Failure]], Future | None]:
             batch = []
@@ -88,7 +88,8 @@ def pipelined(items: Iterable[Item], prepare: Callable[[Item], Prepared],
                 yield item, prepared if isinstance(prepared, Failure) else next(outcomes)
 
 
-def _attempt(prepare: Callable[[Item], Prepared], item: Item) -> Prepared | Failure:
+def attempt(prepare: Callable[[Item], Prepared], item: Item) -> Prepared | Failure:
+    """``prepare(item)``, or the Failure it raised as ImageError or OSError."""
     try:
         return prepare(item)
     except ImageError as exc:

@@ -16,7 +16,7 @@ from pyvision.engine import errors
 from pyvision.engine.errors import ImageError
 from pyvision.engine.evaluate import IMAGE_SUFFIXES
 from pyvision.engine.memory import MemoryBudget
-from pyvision.engine.pipeline import UNREADABLE_FILE, Failure
+from pyvision.engine.pipeline import UNREADABLE_FILE, Failure, attempt
 
 from . import raw
 from .folders import UNSAFE_FOLDER, changeable_by_others, user_name
@@ -235,12 +235,11 @@ def _send_part(part: list[Upload], classify: Callable[[list[tuple[str, bytes]]],
     """The part's outcomes; its bytes are let go on return, within its reservation."""
     files, failed = [], {}
     for index, item in enumerate(part):
-        try:
-            files.append((item.name, item.preview if item.preview is not None else _read(item)))
-        except ImageError as exc:
-            failed[index] = Failure(exc.code, exc.message)
-        except OSError as exc:
-            failed[index] = Failure(UNREADABLE_FILE, exc.strerror or str(exc))
+        data = item.preview if item.preview is not None else attempt(_read, item)
+        if isinstance(data, Failure):
+            failed[index] = data
+        else:
+            files.append((item.name, data))
     answers = iter(classify(files) if files else [])
     return [failed[index] if index in failed else next(answers) for index in range(len(part))]
 
