@@ -21,7 +21,8 @@ class DiskCache(DjangoCache):
     def close(self, **kwargs):
         pass
 
-    # The writes a request makes (decr is an incr); reads need no turn.
+    # The writes a request makes (decr is an incr). Reads need no turn while the cache keeps
+    # diskcache's default eviction and no statistics: with either, get would write too.
     def add(self, *args, **kwargs):
         with _writing:
             return super().add(*args, **kwargs)
