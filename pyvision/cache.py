@@ -4,7 +4,7 @@ shared by every process of the host, each increment an atomic transaction.
 As with the embedded database (pyvision.sqlite), the threads of one process take turns
 to write: a second writer would wait in SQLite's busy handler, which sleeps 1, 2, 5 ...
 ms between tries. Every API request counts its rate limit here, and at 8 concurrent
-requests those sleeps took 1.3 ms a request, with the cores idle.
+requests those sleeps took 1.3 ms a request.
 """
 
 import threading
