@@ -149,10 +149,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_repeats_nothing_and_its_work_is
         killed_at = datetime.now(timezone.utc)
         victim.wait(10)
         # Read from its log once it is dead: what it had started and never finished.
-        running = in_flight(service.worker_log("worker-0")[log_from:])
+        log = service.worker_log("worker-0")
+        running = in_flight(log[log_from:])
         # Killed after a result's commit and before its log line, it finished that one.
         running -= finished(service, running)
-        log_from = len(service.worker_log("worker-0"))
+        log_from = len(log)
         service.start_worker("worker-0")
     uploading.join()
     uploaded_at = datetime.now(timezone.utc)
