@@ -67,12 +67,22 @@ def needle() -> bytes:
     return _png(Image.new("RGB", (1, 60000), (200, 30, 30)))
 
 
+def damaged_avif() -> bytes:
+    """An AVIF whose header is sound and whose coded picture is blanked: libavif fails to
+    decode it, with a RuntimeError where other decoders raise OSError."""
+    data = bytearray(encode(Image.new("RGB", (64, 48), (200, 30, 30)), "AVIF"))
+    payload = data.index(b"mdat") + 4
+    data[payload:] = bytes(len(data) - payload)
+    return bytes(data)
+
+
 def bad_files(photo: bytes) -> dict[str, tuple[bytes, str]]:
     """name -> (bytes, the error code its recognition must fail with)."""
     return {
         "notes.txt": (b"This is a text file, not a photo.\n" * 20, "not_an_image"),
         "empty.jpg": (b"", "empty_file"),
         "truncated.jpg": (truncated_jpeg(photo), "corrupt_image"),
+        "damaged.avif": (damaged_avif(), "corrupt_image"),
         "bomb.png": (decompression_bomb(), "too_many_pixels"),
         "needle.png": (needle(), "image_too_small"),
     }
@@ -164,6 +174,7 @@ def corpus() -> dict[str, tuple[bytes, str]]:
         "bomb-complete.png": (decompression_bomb(), "too_many_pixels"),
         "truncated.jpg": (_truncated_jpeg(), "corrupt_image"),
         "corrupt.png": (_corrupt_png(), "corrupt_image"),
+        "damaged.avif": (damaged_avif(), "corrupt_image"),
         "sliver-1x100000.png": (_png(Image.new("RGB", (1, 100_000), (200, 30, 30))), "image_too_small"),
         "png-with-html-appended.png": (encode(_solid(), "PNG") + b"<html><script>alert(1)</script></html>", "done"),
         "animated.gif": (_animation("GIF"), "done"),

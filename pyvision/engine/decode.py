@@ -78,8 +78,9 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
     except ImageError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError, TypeError,
-            IndexError, KeyError, ZeroDivisionError, struct.error) as exc:
-        # Pillow's plugins report broken files through many exception types.
+            IndexError, KeyError, ZeroDivisionError, struct.error, RuntimeError) as exc:
+        # Pillow's plugins report broken files through many exception types; libheif and
+        # libavif (HEIC, AVIF) a damaged picture as RuntimeError.
         raise ImageError(errors.CORRUPT_IMAGE, f"The image is truncated or corrupt ({_describe(exc)}).") from None
 
 

@@ -12,18 +12,21 @@ import sys
 import termios
 
 from pyvision import cli
+from tests.bad_images import damaged_avif
 from tests.conftest import SKIMAGE_DATA
 from tests.library.conftest import CATS
 
 
-def test_results_come_in_order_and_a_bad_file_fails_alone(library, capsys):
+def test_results_come_in_order_and_bad_files_fail_alone(library, capsys):
     (library / "notes.jpg").write_text("not a photo")
+    (library / "damaged.avif").write_bytes(damaged_avif())
     assert cli.main(["classify", "--json", "--top", "3", str(library)]) == 1
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [os.path.basename(line["path"]) for line in lines] == ["chelsea.png", "coffee.png", "notes.jpg"]
+    assert [os.path.basename(line["path"]) for line in lines] == ["chelsea.png", "coffee.png", "damaged.avif", "notes.jpg"]
     assert lines[0]["predictions"][0]["label"] in CATS and len(lines[0]["predictions"]) == 3
     assert lines[1]["predictions"][0]["label"] == "espresso"
-    assert lines[2]["error"]["code"] == "not_an_image"
+    assert lines[2]["error"]["code"] == "corrupt_image"
+    assert lines[3]["error"]["code"] == "not_an_image"
 
 
 def test_on_a_terminal_result_lines_are_never_mixed_with_the_bar(tmp_path):
