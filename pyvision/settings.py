@@ -185,7 +185,8 @@ if S3_BUCKET:
 # Uploads: the size limit is checked by the view; Django itself refuses bodies much
 # larger than that before reading them.
 MAX_UPLOAD_BYTES = int(float(os.environ.get("PYVISION_MAX_UPLOAD_MB", "20")) * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
+# A JSON body, held in memory whole: one image of the upload limit in base64.
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 1024 * 1024
 # The site's page sends one file per request; a form sent without its script may
 # carry a batch, up to this many.
@@ -383,6 +384,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["pyvision.api.permissions.AnonymousIfAllowed"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["pyvision.api.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "pyvision.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "pyvision.api.errors.exception_handler",
     # The client address is REMOTE_ADDR, or the proxy's X-Forwarded-For entry behind

@@ -76,6 +76,23 @@ def test_the_same_key_with_another_body_is_refused_with_422(photo):
     assert Recognition.objects.count() == 1
 
 
+@pytest.mark.parametrize("same_body", [True, False])
+def test_a_key_sent_twice_at_the_same_moment_answers_as_a_retry_and_leaves_no_file(photo, media, monkeypatch, same_body):
+    """The second request looked for the key before the first one committed: it finds
+    it only on saving, against the key's unique index."""
+    client = api_client("alice")
+    first = send(client, photo("chelsea.png"), "k")
+    monkeypatch.setattr("pyvision.api.views.earlier_recognition", lambda request, key, print_: None)
+    second = send(client, photo("chelsea.png" if same_body else "coffee.png"), "k")
+    if same_body:
+        assert second.status_code == 202 and second.json()["id"] == first.json()["id"]
+    else:
+        assert second.status_code == 422 and second.json()["error"]["code"] == "idempotency_key_reused"
+    assert Recognition.objects.count() == 1
+    # The second upload's file, stored before the key was found, is gone with its rows.
+    assert [path.name for path in media.rglob("*") if path.is_file()] == [Recognition.objects.get().image.file.name.rsplit("/", 1)[-1]]
+
+
 def test_a_key_from_an_anonymous_session_is_the_sessions(photo):
     browser = APIClient()
     browser.session.save()  # the session the site's first page gives

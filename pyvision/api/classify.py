@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +21,7 @@ from pyvision.meaning import answers
 from pyvision.recognition import inline, pipeline
 
 from . import errors, throttling, uploads
+from .parsers import JSONParser
 from .serializers import (
     ClassifyJsonSerializer,
     ClassifyResponseSerializer,

@@ -4,17 +4,19 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, InterfaceError
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +30,7 @@ from pyvision.engine.synsets import load_synsets
 from pyvision.synsets.search import matching_indexes
 
 from . import errors, fetch, uploads
+from .parsers import JSONParser
 from .throttling import AnonymousRate, UserRate
 from .serializers import (
     IMAGE_SERIALIZERS,
@@ -192,6 +195,8 @@ class RecognitionList(uploads.UploadLimits, APIView):
                     **access.owner_fields(request, cookie_less_by_address=True))])
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
+            except idempotency.KeyReused as exc:  # by a request with the same key at the same moment
+                raise errors.ApiError(errors.IDEMPOTENCY_KEY_REUSED, str(exc)) from None
             if here:
                 result = inline.run(recognition, started)
                 finished_here = result is not None
@@ -273,7 +278,18 @@ class ModelList(APIView):
 
 def body(request) -> tuple[dict, bool]:
     """The request's body as a plain dict (see plain()), and whether it is multipart."""
-    data = plain(request.data)
+    try:
+        data = plain(request.data)
+    except RequestDataTooBig:
+        # A JSON body is held in memory whole; a multipart one streams to disk.
+        raise errors.ApiError(errors.FILE_TOO_LARGE, _(
+            "A JSON body may hold %(megabytes)d MB at most, one image of the upload limit in base64; send "
+            "more as multipart/form-data (field `image`).") % {
+            "megabytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20}) from None
+    except (TooManyFilesSent, TooManyFieldsSent) as exc:
+        raise errors.ApiError(errors.INVALID_REQUEST, _(
+            "The form has more files or fields than any request takes (%(files)d files, %(fields)d fields).") % {
+            "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES, "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}) from exc
     if not isinstance(data, dict):
         raise exceptions.ValidationError({"non_field_errors": ["The body must be an object."]})
     return data, request.content_type.startswith("multipart/form-data")

@@ -2,6 +2,9 @@
 
 import io
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from importlib import import_module
 
@@ -20,6 +23,26 @@ from .models import Image
 log = logging.getLogger(__name__)
 
 THUMBNAIL_SIDE = 480
+
+# The uploads stored in this thread by a transaction under way (idempotency.save_once).
+_stored_uploads = threading.local()
+
+
+@contextmanager
+def uploads_stored() -> Iterator[list[str]]:
+    """The names of the uploads that ``upload_stored`` reports within the block: files
+    written inside a transaction, which must be deleted again if it does not commit."""
+    _stored_uploads.names = names = []
+    try:
+        yield names
+    finally:
+        _stored_uploads.names = None
+
+
+def upload_stored(name: str) -> None:
+    names = getattr(_stored_uploads, "names", None)
+    if names is not None:
+        names.append(name)
 
 
 def save_thumbnail(image: Image, picture: Picture.Image) -> str:

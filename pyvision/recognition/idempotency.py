@@ -17,7 +17,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import access
+from . import access, files
 from .models import IdempotencyKey, Recognition
 
 HEADER = "Idempotency-Key"
@@ -100,24 +100,31 @@ def save_once(request, key: str | None, print_: str, submit) -> list[Recognition
     """Run ``submit`` (which returns the new recognitions) in one transaction, with the key.
 
     Two requests with the same key at once: the second waits on the key's unique index,
-    then gets what the first saved. A database that fails while committing raises
-    OutcomeUnknown; any failure before leaves nothing saved.
+    then gets what the first saved (or KeyReused, for another body). A database that
+    fails while committing raises OutcomeUnknown; any failure before leaves nothing
+    saved, the uploads' files included.
     """
     committing = False
-    try:
-        with transaction.atomic():
-            recognitions = submit()
-            if key:
-                remember(request, key, print_, recognitions)
-            committing = True
-    except IntegrityError:
-        if not key or (first := earlier(request, key, print_)) is None:
+    with files.uploads_stored() as stored:
+        try:
+            with transaction.atomic():
+                recognitions = submit()
+                if key:
+                    remember(request, key, print_, recognitions)
+                committing = True
+        except IntegrityError:  # rolled back, whenever it was raised
+            files.delete_files(stored)
+            if not key or (first := earlier(request, key, print_)) is None:
+                raise
+            return first
+        except (DatabaseError, InterfaceError) as exc:
+            if committing:  # saved, perhaps: its files stay
+                raise OutcomeUnknown() from exc
+            files.delete_files(stored)
             raise
-        return first
-    except (DatabaseError, InterfaceError) as exc:
-        if committing:
-            raise OutcomeUnknown() from exc
-        raise
+        except BaseException:
+            files.delete_files(stored)
+            raise
     return recognitions
 
 

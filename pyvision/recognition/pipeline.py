@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from pyvision.engine.decode import declared_pixels
 
-from . import access, storage_use
+from . import access, files, storage_use
 from .models import UNKNOWN_PIXELS, Image, Recognition
 from .tasks import recognize
 
@@ -56,6 +56,7 @@ def submit(upload: File, *, owner=None, session_key: str = "", model: str | None
         image = Image(owner=owner, session_key=session_key, original_name=(upload.name or "")[-255:],
                       size=upload.size, pixels=pixels, note=note)
         image.file.save("upload", upload, save=False)
+        files.upload_stored(image.file.name)
         image.save()
         storage_use.add(storage_use.of_image(image), image.size)
         now = timezone.now()
