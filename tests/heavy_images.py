@@ -44,3 +44,10 @@ def cmyk_tiff(side: int = SIDE) -> bytes:
     buffer = io.BytesIO()
     Image.merge("CMYK", _gradients(side, side, 4)).save(buffer, "TIFF", compression="tiff_deflate")
     return buffer.getvalue()
+
+
+def large_webp(side: int = SIDE) -> bytes:
+    """libwebp decodes into a canvas of its own, which Pillow copies: 750 MB at 7000 x 7000."""
+    buffer = io.BytesIO()
+    Image.merge("RGB", _gradients(side, side, 3)).save(buffer, "WEBP", quality=80, method=0)
+    return buffer.getvalue()

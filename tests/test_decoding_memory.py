@@ -13,7 +13,7 @@ from tests import heavy_images
 from tests.live_service import LiveService
 
 # The bound. The PNGs and the TIFF are decoded by libvips a strip at a time; the
-# JPEG at a reduced scale: no picture is held at full size.
+# JPEG and the WebP at a reduced scale: no picture is held at full size.
 WORKER_PEAK_LIMIT_MB = 400
 # Uploads pass through the web process; it must not decode any of them.
 WEB_GROWTH_LIMIT_MB = 60
@@ -65,7 +65,8 @@ def test_large_images_decode_within_the_memory_bound_and_thumbnails_cost_the_web
     web = [p for p in psutil.Process(service.process.pid).children(recursive=True) if p.pid != worker.pid]
     web_before = sum(p.memory_info().rss for p in web)
     images = {"a.png": heavy_images.rgba64_png(), "b.png": heavy_images.rgba64_png(),
-              "progressive.jpg": heavy_images.progressive_jpeg(), "cmyk.tif": heavy_images.cmyk_tiff()}
+              "progressive.jpg": heavy_images.progressive_jpeg(), "cmyk.tif": heavy_images.cmyk_tiff(),
+              "large.webp": heavy_images.large_webp()}
     sampler = PeakRss([worker, *web])
     ids = [service.upload(name, data) for name, data in images.items()]
     image_ids = [IMAGE_LINK.search(service.card(i)).group(1) for i in ids]

@@ -1,6 +1,7 @@
 """Recognition from a URL: what is fetched, and every way the server refuses to be
 used against the networks behind it. A real HTTP server on 127.0.0.2 plays the site."""
 
+import base64
 import socket
 import ssl
 import subprocess
@@ -280,3 +281,18 @@ def test_every_url_refusal_has_a_documented_4xx():
     url_codes = {value for name, value in vars(errors).items() if name.startswith("URL_")}
     assert url_codes <= set(errors.CODES)
     assert all(400 <= errors.CODES[code][0] < 500 for code in url_codes)
+
+
+def test_a_request_of_slow_urls_holds_up_no_other_requests_images(allowed_site, photo):
+    """Its downloads wait on their own threads: the decoders stay free for the images of
+    another request sent meanwhile, which is answered while the slow one still waits."""
+    slow = threading.Thread(target=lambda: APIClient().post(
+        "/api/v1/classify", {"images": [{"url": allowed_site + "/slow"}] * 16}, format="json"))
+    slow.start()
+    time.sleep(0.3)  # its downloads have begun
+    coffee = base64.b64encode(photo("coffee.png")).decode()
+    response = APIClient().post("/api/v1/classify", {"images": [{"image_base64": coffee}] * 2}, format="json")
+    still_waiting = slow.is_alive()
+    slow.join()
+    assert response.status_code == 200 and all(r["error"] is None for r in response.json()["results"])
+    assert still_waiting

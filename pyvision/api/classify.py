@@ -1,8 +1,8 @@
 """POST /api/v1/classify: stateless recognition of up to 16 images, in the web process.
 
 Nothing is stored: no row, no file. Each image is decoded in the request's thread (or,
-for several, on a small pool: Pillow releases the GIL), then joins the model's adaptive
-batch, shared with every concurrent request of this process.
+for several, read all at once, then decoded on a small pool: Pillow releases the GIL),
+then joins the model's adaptive batch, shared with every concurrent request of this process.
 """
 
 import time
@@ -36,6 +36,11 @@ from .views import EXAMPLE_DONE, body, from_base64, from_url, language
 RESULT_TIMEOUT_SECONDS = 30
 
 _decoders = ThreadPoolExecutor(max_workers=settings.CLASSIFY_ENGINE_THREADS, thread_name_prefix="classify-decode")
+# Images are read (downloaded, for a URL) on threads of their own, as many as the requests
+# of a process may ask for at once: a slow server named by one request holds one of these,
+# never a decoder that another request's images wait for.
+_readers = ThreadPoolExecutor(max_workers=settings.WEB_THREADS * settings.CLASSIFY_MAX_IMAGES,
+                              thread_name_prefix="classify-read")
 
 
 class ImageFailed(Exception):
@@ -58,7 +63,11 @@ def read(source) -> bytes:
 
 def prepare(source, classifier):
     """Read, decode and preprocess one image: (pixels, decode_ms)."""
-    data = read(source)
+    return decoded(read(source), classifier)
+
+
+def decoded(data: bytes, classifier):
+    """Decode and preprocess one image's bytes: (pixels, decode_ms)."""
     started = time.perf_counter()
     try:
         pixels = classifier.prepare(data)
@@ -118,7 +127,10 @@ class Classify(uploads.UploadLimits, APIView):
         if len(sources) == 1:
             prepared = [self._attempt(prepare, sources[0], model.classifier)]
         else:
-            prepared = [f.result() for f in [_decoders.submit(self._attempt, prepare, s, model.classifier) for s in sources]]
+            datas = [f.result() for f in [_readers.submit(self._attempt, read, source) for source in sources]]
+            decoding = [data if isinstance(data, ImageFailed) else _decoders.submit(self._attempt, decoded, data, model.classifier)
+                        for data in datas]
+            prepared = [job if isinstance(job, ImageFailed) else job.result() for job in decoding]
         try:
             pending = [submitted(model, outcome) if isinstance(outcome, tuple) else outcome for outcome in prepared]
         except QueueFull:

@@ -3,11 +3,12 @@
 The pixel limit is checked from the header, before any pixel is decoded, so a
 decompression bomb costs a few hundred bytes of reading, not gigabytes of memory.
 Within the limit, the memory a decode takes is reserved from ``memory.decoding``
-before it starts. A large JPEG is decoded at a reduced scale (``draft``); a large PNG
-or TIFF is decoded by libvips a strip at a time and shrunk as it goes, so the
-full-size picture is never held (a 7000 x 7000 RGBA PNG: about 50 MB instead of 200);
-other images are shrunk in their own mode right after loading, before any conversion
-could copy them at full size.
+before it starts. A large JPEG is decoded at a reduced scale (``draft``), and so is a
+large WebP, by libwebp through libvips; a large PNG or TIFF is decoded by libvips a
+strip at a time and shrunk as it goes, so the full-size picture is never held (a
+7000 x 7000 RGBA PNG: about 50 MB instead of 200; a WebP: 10 MB instead of 750); other
+images are shrunk in their own mode right after loading, before any conversion could
+copy them at full size.
 """
 
 import io
@@ -62,7 +63,7 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
                 image.draft("RGB", draft_size)
             elif draft_size is not None and _streams(image, full_size):
                 with decoding.reserve(STREAMED_DECODE_BYTES):
-                    streamed = _decode_streamed(data, draft_size)
+                    streamed = _decode_streamed(data, full_size, draft_size)
                 if streamed is not None:
                     return streamed
             with decoding.reserve(_decoding_bytes(image, full_size, shrunk=draft_size is not None)):
@@ -113,6 +114,8 @@ def _decoding_bytes(image: Image.Image, full_size: tuple[int, int], *, shrunk: b
         needed += full_size[0] * full_size[1] * 2 * len(image.getbands())
     if image.format in ("HEIF", "AVIF"):
         needed *= 2  # libheif's picture, then Pillow's copy
+    elif image.format == "WEBP":
+        needed *= 4  # libwebp's canvas and Pillow's copies of it: 750 MB for 7000 x 7000, measured
     if not shrunk:
         needed += width * height * 4 * 3  # to_rgb's copies at full size (RGBA, white, composite)
     return needed
@@ -148,27 +151,33 @@ def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _streams(image: Image.Image, full_size: tuple[int, int]) -> bool:
-    """Whether libvips reads this image a strip at a time, and it is large enough for that
-    to matter. Not an interlaced PNG (its last pass touches every row), nor a WebP (libwebp
-    decodes whole pictures): libvips would hold those whole, as Pillow does."""
-    if image.format not in ("PNG", "TIFF") or (image.format == "PNG" and image.info.get("interlace")):
+    """Whether libvips decodes this image, and it is large enough for that to matter:
+    a PNG or TIFF a strip at a time, a WebP scaled down by libwebp as it decodes. Not an
+    interlaced PNG (its last pass touches every row): libvips would hold it whole, as
+    Pillow does."""
+    if image.format not in ("PNG", "TIFF", "WEBP") or (image.format == "PNG" and image.info.get("interlace")):
         return False
     return _decoding_bytes(image, full_size, shrunk=True) > STREAM_ABOVE_BYTES
 
 
-def _decode_streamed(data: bytes, size: tuple[int, int]) -> Image.Image | None:
-    """A large PNG or TIFF through libvips, shrunk by the integer factor of ``_shrink`` as
-    it is decoded, then made upright RGB on white, as ``to_rgb`` does. None if libvips
-    cannot: Pillow then decides (a truncated file, or a kind libvips does not convert,
-    such as a LAB TIFF)."""
+def _decode_streamed(data: bytes, full_size: tuple[int, int], size: tuple[int, int]) -> Image.Image | None:
+    """A large PNG, TIFF or WebP through libvips, shrunk by the integer factor of
+    ``_shrink`` as it is decoded, then made upright RGB on white, as ``to_rgb`` does.
+    None if libvips cannot: Pillow then decides (a truncated file, or a kind libvips
+    does not convert, such as a LAB TIFF)."""
     pyvips = _libvips()
+    factor = min(full_size[0] // size[0], full_size[1] // size[1])
     try:
-        image = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
+        if data[8:12] == b"WEBP":
+            # libwebp scales while it decodes: the full-size picture never exists.
+            image = pyvips.Image.webpload_buffer(data, scale=1 / max(factor, 1), fail_on="truncated")
+            factor = 1
+        else:
+            image = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
         if image.hasalpha():
             # Before shrinking: averaging the flattened pixels is what premultiplied alpha gives.
             white = 65535 if image.format == "ushort" else 255
             image = image.flatten(background=[white] * (image.bands - 1))
-        factor = min(image.width // size[0], image.height // size[1])
         if factor >= 2:
             reduced = (image.width // factor, image.height // factor)
             image = image.crop(0, 0, reduced[0] * factor, reduced[1] * factor).shrink(factor, factor)

@@ -5,6 +5,8 @@ All inputs are generated here; nothing is read from disk.
 """
 
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pillow_heif
@@ -343,6 +345,26 @@ def test_a_large_webp_with_alpha_is_composited_on_white():
     image = decode(encode(picture, "WEBP", lossless=True), draft_size=(256, 256))
     assert_close(image.getpixel((5, image.height // 2)), RED)
     assert_close(image.getpixel((image.width - 5, image.height // 2)), WHITE)
+
+
+def test_a_large_webp_is_decoded_scaled_down_never_at_full_size():
+    """Under an address-space cap of 512 MB above what the process uses (libvips' threads
+    take address space, if little memory): the 750 MB that decoding 7000 x 7000 at full
+    size takes would fail there."""
+    capped = (
+        "import resource, sys\n"
+        "from pyvision.engine.decode import _libvips, decode\n"
+        "from tests import heavy_images\n"
+        "data = heavy_images.large_webp()\n"
+        "_libvips()  # its libraries mapped before the cap\n"
+        "used = int(open('/proc/self/status').read().split('VmSize:')[1].split()[0]) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (used + 512 * 2**20,) * 2)\n"
+        "image = decode(data, draft_size=(256, 256))\n"
+        "print(image.mode, *image.size)\n")
+    run = subprocess.run([sys.executable, "-c", capped], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    mode, width, height = run.stdout.split()
+    assert mode == "RGB" and 256 <= int(width) < 512 and 256 <= int(height) < 512
 
 
 def test_a_large_tiff_that_libvips_does_not_convert_decodes_as_a_small_one_does():
