@@ -118,6 +118,13 @@ def test_wrong_parameters_are_refused_naming_the_field(client, body, field):
     assert list(error["fields"]) == [field]
 
 
+def test_a_refused_value_is_not_echoed_whole(client):
+    response = client.post(RECOGNITIONS, {"image_base64": base64.b64encode(small_png()).decode(), "lang": "x" * 10**6},
+                           format="json")
+    error = assert_error(response, 400, errors.INVALID_REQUEST)
+    assert len(response.content) < 2000 and error["fields"]["lang"][0].startswith('"xxx')
+
+
 @pytest.mark.parametrize("body, field", [
     ({"image_base64": 1234}, "image_base64"),
     ({"url": ["https://example.org/a.jpg"]}, "url"),

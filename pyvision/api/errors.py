@@ -169,6 +169,20 @@ def exception_handler(exc, context):
     message = str(exc.detail) if isinstance(exc.detail, str) else str(CODES[code][1])
     error = {"code": code, "message": message}
     if isinstance(exc, exceptions.ValidationError):
-        error["fields"] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        error["fields"] = shortened(exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail})
     response.data = {"error": error}
     return response
+
+
+# DRF's messages quote the value they refuse ('"xx" is not a valid choice.'): a megabyte
+# sent is not a megabyte echoed.
+LONGEST_MESSAGE = 300
+
+
+def shortened(detail):
+    """A validation error's messages, each cut to LONGEST_MESSAGE characters."""
+    if isinstance(detail, dict):
+        return {field: shortened(value) for field, value in detail.items()}
+    if isinstance(detail, list):
+        return [shortened(value) for value in detail]
+    return detail if len(detail) <= LONGEST_MESSAGE else detail[:LONGEST_MESSAGE - 1] + "…"
