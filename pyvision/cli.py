@@ -5,6 +5,8 @@ worker, manage) do.
 """
 
 import argparse
+import contextlib
+import csv
 import dataclasses
 import errno
 import itertools
@@ -136,9 +138,44 @@ def main(argv: list[str] | None = None) -> int:
         # with the status of a writer that SIGPIPE ended.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
-    except KeyboardInterrupt:  # while a model loads, or a server is first reached
+    except KeyboardInterrupt as exc:  # while a model loads, or a server is first reached
         print(f"pyvision {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return interrupted_status(exc)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, `timeout`, a shutdown), raised where Ctrl-C raises
+    KeyboardInterrupt: the run stops as it does then, each sidecar whole and no temporary
+    file left behind, and says what it did."""
+
+
+@contextlib.contextmanager
+def terminated_as_interrupted():
+    """SIGTERM raises Terminated while the block runs; the signal handlers (Ctrl-C's too,
+    which the block may change) are put back after it, SIGTERM's unless one came."""
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def terminated(signum, frame):
+        # Once: a second signal, sent while the first one's cleanup runs (`kill` twice,
+        # systemd's stop), would cut it short and leave a temporary sidecar.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    if before[signal.SIGTERM] is signal.SIG_DFL:  # not one a parent chose to ignore
+        signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+            # Received: the program is ending, and a second one would end it before it says so.
+            del before[signal.SIGTERM]
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def interrupted_status(exc: KeyboardInterrupt) -> int:
+    """The exit status of a program that the signal ended, as a shell reports it."""
+    return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
 
 
 def bounded(kind: type, low: float, high: float):
@@ -281,8 +318,16 @@ def languages(value: str) -> tuple[str, ...]:
     return chosen
 
 
+TABLE_COLUMNS = ["path", "status", "model", "wnids", "labels", "scores", "keywords", "hedged_wnid", "hedged",
+                 "hedged_score", "error"]
+
+
 def tag_command(args) -> int:
-    import csv
+    with terminated_as_interrupted():
+        return tag_library(args)
+
+
+def tag_library(args) -> int:
     from collections import Counter
 
     from pyvision.engine.pipeline import Failure
@@ -293,7 +338,7 @@ def tag_command(args) -> int:
                               basename=args.sidecar_name == "basename", force=args.force, dry_run=args.dry_run,
                               hedged=args.hedged)
     try:
-        table = open_table(args.csv) if args.csv else None
+        table = Table(args.csv, open_table(args.csv)) if args.csv else None
     except OSError as exc:
         reason = "a symbolic link: name the file itself" if exc.errno == errno.ELOOP else exc.strerror or exc
         wrong_argument("tag", f"--csv {args.csv}: {reason}")
@@ -303,11 +348,9 @@ def tag_command(args) -> int:
     found = {}
     files = list(photos(args.paths, unreadable, root_only=writes and os.geteuid() == 0, found=found))
     counts, failures = Counter(), Counter()
-    rows = csv.writer(table) if table else None
-    if rows:
-        rows.writerow(["path", "status", "model", "wnids", "labels", "scores", "keywords", "hedged_wnid", "hedged",
-                       "hedged_score", "error"])
     try:
+        if table:
+            table.write(TABLE_COLUMNS)
         with progress(len(unreadable) + len(files)) as bar:
             not_walked = [tagging.Row(problem.path, tagging.FAILED, error=Failure(problem.code, problem.message))
                           for problem in unreadable]
@@ -317,22 +360,54 @@ def tag_command(args) -> int:
                 if row.error:
                     failures[row.error.code] += 1
                 show_row(args, row)
-                if rows:
-                    rows.writerow(map(spreadsheet_cell, [
+                if table:
+                    table.write([
                         row.path, row.status, args.model, " ".join(p.wnid for p in row.predictions),
                         "; ".join(p.label for p in row.predictions), " ".join(f"{p.score:.4f}" for p in row.predictions),
-                        "; ".join(row.keywords), *hedged_columns(row.hedged), row.error.code if row.error else ""]))
-    except tagging.BackendRefused as exc:
+                        "; ".join(row.keywords), *hedged_columns(row.hedged), row.error.code if row.error else ""])
+        if table:
+            table.close()  # here, where its last rows going nowhere (a full disk) is said
+    except (tagging.BackendRefused, TableUnwritable) as exc:
         say(f"pyvision tag: {exc}; so far {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         say(f"pyvision tag: interrupted: {tagging.summary(counts, failures, args.dry_run)}", file=sys.stderr)
-        return 130
+        return interrupted_status(exc)
     finally:
         if table:
-            table.close()
+            # After a failure or an interrupt, said already: the rows so far are kept if they can be.
+            with contextlib.suppress(TableUnwritable):
+                table.close()
     say(tagging.summary(counts, failures, args.dry_run), file=sys.stderr)
     return 1 if counts[tagging.FAILED] else 0
+
+
+class TableUnwritable(Exception):
+    """The --csv file could not be written (a full disk): the run stops, as every row
+    after would be lost too."""
+
+
+class Table:
+    """The --csv file's rows, each cell as a spreadsheet shows it; a write that fails
+    raises TableUnwritable."""
+
+    def __init__(self, path: Path, file):
+        self.path, self.file, self.rows = path, file, csv.writer(file)
+
+    def write(self, cells: list) -> None:
+        with self._said():
+            self.rows.writerow(map(spreadsheet_cell, cells))
+
+    def close(self) -> None:
+        with self._said():
+            self.file.close()
+
+    @contextlib.contextmanager
+    def _said(self):
+        try:
+            yield
+        except OSError as exc:
+            raise TableUnwritable(f"--csv {self.path} could not be written: {exc.strerror or exc}") from None
 
 
 def open_table(path: str):
@@ -340,10 +415,11 @@ def open_table(path: str):
     through a link, symbolic or hard, nor a FIFO (opening it would wait for a reader),
     nor a file of someone else's: in a folder others may write in, theirs would have the
     run overwrite what the link points to, hang, or write the library's keywords where
-    they may read them. surrogateescape: a file name that is not UTF-8 is written as its
+    they may read them. Nor a file that is not one of its tables: ``--csv *.JPG`` has the
+    shell name a photo. surrogateescape: a file name that is not UTF-8 is written as its
     own bytes."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-    refused = not_a_table(os.fstat(fd))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    refused = not_a_table(os.fstat(fd)) or not_pyvisions(fd)
     if refused:
         os.close(fd)
         raise OSError(errno.EINVAL, refused)
@@ -363,6 +439,19 @@ def not_a_table(info: os.stat_result) -> str | None:
         return f"a file of {user_name(info.st_uid)}'s: name a new file or one of yours"
     if info.st_nlink > 1:
         return "a file with other names (a hard link): name a new file"
+    return None
+
+
+# How every table pyvision wrote begins, whatever columns later versions added after these.
+TABLE_BEGINS = ",".join(TABLE_COLUMNS[:3]).encode()
+
+
+def not_pyvisions(fd: int) -> str | None:
+    """Why an opened --csv file that holds something is not to be overwritten: it is no
+    table of pyvision's, but may be a photo or a document."""
+    start = os.pread(fd, len(TABLE_BEGINS), 0)
+    if start and start != TABLE_BEGINS:
+        return "a file that holds something other than a table of pyvision's: name a new file (e.g. --csv tags.csv)"
     return None
 
 

@@ -52,12 +52,12 @@ def decode(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, draft_size: tup
         raise ImageError(errors.EMPTY_FILE, "The file is empty.")
     webp_size = _webp_canvas_size(data)
     if webp_size is not None:
-        _check_size(webp_size, max_pixels)
+        check_size(webp_size, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data), formats=FORMATS)
-            _check_size(image.size, max_pixels)
+            check_size(image.size, max_pixels)
             full_size = image.size
             if draft_size is not None and image.format in ("JPEG", "MPO"):
                 image.draft("RGB", draft_size)
@@ -230,7 +230,8 @@ def _webp_canvas_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+def check_size(size: tuple[int, int], max_pixels: int) -> None:
+    """Refuses (ImageError) a picture over ``max_pixels``, or with a side under MIN_SIDE."""
     width, height = size
     if width * height > max_pixels:
         raise ImageError(

@@ -8,10 +8,11 @@ seconds. rawpy (LibRaw) is an optional extra: ``pip install -e ".[raw]"`` in the
 import io
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from pyvision.engine import errors
-from pyvision.engine.decode import decode, to_rgb
+from pyvision.engine.decode import check_size, decode, to_rgb
 from pyvision.engine.errors import ImageError
 
 RAW_SUFFIXES = {".cr2", ".cr3", ".nef", ".arw", ".dng", ".raf", ".orf", ".rw2"}
@@ -29,9 +30,9 @@ def is_raw(path: Path) -> bool:
 
 def preview(data: bytes, *, max_pixels: int, draft_size: tuple[int, int] | None = None) -> Image.Image:
     """The embedded preview of a RAW file's bytes, upright, in RGB; raises ImageError."""
-    jpeg, image, flip = _extract(data)
-    if jpeg is not None:
-        image = decode(jpeg, max_pixels=max_pixels, draft_size=draft_size)
+    jpeg, bitmap, flip = _extract(data)
+    image = decode(jpeg, max_pixels=max_pixels, draft_size=draft_size) if jpeg is not None \
+        else _picture(bitmap, max_pixels=max_pixels)
     return image.transpose(_UPRIGHT[flip]) if flip in _UPRIGHT else image
 
 
@@ -46,7 +47,22 @@ def preview_file(data: bytes, *, max_pixels: int) -> bytes:
     return out.getvalue()
 
 
-def _extract(data: bytes) -> tuple[bytes | None, Image.Image | None, int]:
+def _picture(bitmap: np.ndarray, *, max_pixels: int) -> Image.Image:
+    """An uncompressed preview (LibRaw's rows x columns x channels array) in RGB, held to
+    the limits a JPEG preview is; raises ImageError."""
+    height, width = bitmap.shape[:2]
+    check_size((width, height), max_pixels)
+    if bitmap.ndim == 3 and bitmap.shape[2] == 1:
+        bitmap = bitmap[:, :, 0]  # greyscale: Pillow takes it only without the channel axis
+    try:
+        return to_rgb(Image.fromarray(bitmap))
+    except (TypeError, ValueError):  # channels or sample types Pillow has no mode for
+        raise ImageError(NO_RAW_PREVIEW, f"The RAW file's embedded preview is of a kind that cannot be read "
+                                         f"({bitmap.shape[-1] if bitmap.ndim == 3 else 1} channels of "
+                                         f"{bitmap.dtype}).") from None
+
+
+def _extract(data: bytes) -> tuple[bytes | None, np.ndarray | None, int]:
     try:
         import rawpy
     except ImportError:
@@ -62,4 +78,4 @@ def _extract(data: bytes) -> tuple[bytes | None, Image.Image | None, int]:
         raise ImageError(errors.CORRUPT_IMAGE, f"The RAW file cannot be read ({exc}).") from None
     if thumb.format == rawpy.ThumbFormat.JPEG:
         return bytes(thumb.data), None, flip
-    return None, to_rgb(Image.fromarray(thumb.data)), flip
+    return None, thumb.data, flip

@@ -2,11 +2,15 @@
 library with a stronger machine's cores. Busy answers are waited out, not failed; a
 server that stops answering, or answers what this client cannot read, stops the run."""
 
+import io
 import itertools
+import re
 import signal
 import sys
 import threading
 import time
+from concurrent.futures import Future, wait
+from functools import partial
 from urllib.parse import urlsplit
 
 import requests
@@ -25,19 +29,44 @@ BUSY = {429, 503}
 # A reverse proxy's answers while the pyvision behind it is down or restarting.
 GONE = {502, 504}
 UNKNOWN_CLASS = "unknown_class"
+# The most of an answer that is read. One to 16 photos at top_k 10, a custom model's
+# labels named in all 8 languages, is some 300 KB; the models list, a few hundred bytes
+# a model. An answer over 25 times that is a server that does not stop sending.
+MAX_ANSWER_BYTES = 8 * 2**20
+# How often a request's wait looks whether the run was stopped (Ctrl-C, SIGTERM).
+STOP_CHECK = 0.1
+# An error code, as pyvision's API writes them ("corrupt_image"): anything else would
+# be counted and shown as one.
+ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")
 
 
 class Unreachable(Exception):
     """The server gave no answer for as long as the request would wait."""
 
 
+class _Body(io.BytesIO):
+    """A request's body that notes when it has been read out whole to the socket: the
+    answer's time runs from then, as sending 16 large photos on a slow link may itself
+    take minutes."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.sent_at: float | None = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk and self.sent_at is None:
+            self.sent_at = time.monotonic()
+        return chunk
+
+
 class Server:
-    """``timeout``: seconds to connect, and to wait for the answer to one request of 16
-    photos. ``reach_within``: how long describe_model, the first request, tries a server
-    it cannot reach (a wrong address is said in seconds); ``unreachable_for``: how long
-    a later request does before the run stops. ``busy_for``: how long one request waits
-    out 429 and 503; ``longest_wait`` and ``shortest_wait``: the most and the fewest
-    seconds one Retry-After is obeyed."""
+    """``timeout``: seconds to connect, and to wait for the whole answer to one request
+    of 16 photos once it is sent. ``reach_within``: how long describe_model, the first
+    request, tries a server it cannot reach (a wrong address is said in seconds);
+    ``unreachable_for``: how long a later request does before the run stops.
+    ``busy_for``: how long one request waits out 429 and 503; ``longest_wait`` and
+    ``shortest_wait``: the most and the fewest seconds one Retry-After is obeyed."""
 
     def __init__(self, url: str, *, token: str = "", model: str, top: int,
                  timeout: tuple[float, float] = (5, 60), reach_within: float = 5, unreachable_for: float = 30,
@@ -60,8 +89,8 @@ class Server:
         self.said_long_wait = False
 
     def stop(self) -> None:
-        """Ends the waits between attempts at once: they run on the pipeline's thread,
-        which an interrupted run waits for before it stops."""
+        """Ends the waits between attempts, and for an answer, at once: they run on the
+        pipeline's thread, which an interrupted run waits for before it stops."""
         self.stopping.set()
 
     def describe_model(self) -> dict:
@@ -94,9 +123,13 @@ class Server:
         return outcomes
 
     def _request(self, files: list[tuple[str, bytes]]) -> list[Answer | Failure]:
+        # Encoded once, as requests encodes a form, and sent as it is on each attempt.
+        form = requests.Request("POST", self.endpoint, files=[("image", f) for f in files],
+                                data={"model": self.model, "top_k": self.top})
+        encoded = form.prepare()
         try:
-            response = self._send("POST", self.endpoint, unreachable_for=self.unreachable_for,
-                                  files=[("image", f) for f in files], data={"model": self.model, "top_k": self.top})
+            response = self._send("POST", self.endpoint, unreachable_for=self.unreachable_for, body=encoded.body,
+                                  headers={"Content-Type": encoded.headers["Content-Type"]})
         except Unreachable as exc:
             raise BackendRefused(f"the server at {self.url} stopped answering: {exc}") from None
         if response.status_code == 413 and len(files) > 1:
@@ -132,12 +165,27 @@ class Server:
                                      f"({error_code(response)}): try again later")
             self._pause(min(self._busy_wait(response, attempt), busy_until - time.monotonic()))
 
-    def _attempt(self, method: str, url: str, **request) -> requests.Response | str:
-        """The server's answer, or why there was none."""
+    def _attempt(self, method: str, url: str, *, body: bytes | None = None, **request) -> requests.Response | str:
+        """The server's whole answer, or why there was none. requests' read timeout bounds
+        each read from the socket, and a server sending a byte at a time would hold the
+        run forever: the answer must be in, all of it, ``read`` seconds after the request
+        was sent (the body is sent again on each attempt)."""
         request = {"timeout": self.timeout, **request}
         connect, read = request["timeout"]
+        sent = _Body(body) if body is not None else None
+        started = time.monotonic()
+        answer: Future = Future()
+        threading.Thread(target=self._exchange, args=(answer, method, url), kwargs={**request, "data": sent},
+                         name="pyvision-server-request", daemon=True).start()
+        while not wait([answer], timeout=STOP_CHECK).done:
+            if self.stopping.is_set():
+                raise BackendRefused(f"stopped while waiting for the server at {self.url}")
+            # Without a body, connecting included: the models list is promised within those seconds.
+            sent_at = started if sent is None else sent.sent_at
+            if sent_at is not None and time.monotonic() > sent_at + read:
+                return f"no answer in {read:g} s"
         try:
-            response = self.http.request(method, url, **request)
+            response = answer.result()
         except requests.ConnectTimeout:
             return f"no connection in {connect:g} s"
         except requests.ReadTimeout:
@@ -149,6 +197,24 @@ class Server:
         if response.status_code in GONE:
             return f"{response.status_code} {response.reason}"
         return response
+
+    def _exchange(self, answer: Future, method: str, url: str, **request) -> None:
+        """Sends the request and reads the answer, at most MAX_ANSWER_BYTES of it, into
+        ``answer``. On a daemon thread of its own: one that _attempt gave up on, or that a
+        stopped run leaves, ends with the read timeout, or with the process."""
+        try:
+            with self.http.request(method, url, stream=True, **request) as response:
+                content = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    content += chunk
+                    if len(content) > MAX_ANSWER_BYTES:
+                        raise BackendRefused(f"the server at {self.url} sent more than {MAX_ANSWER_BYTES // 2**20} MB "
+                                             f"for {url}, more than any answer of pyvision's: is it a pyvision server?")
+                # Where requests keeps an answer it read itself: .json() and .text read it there.
+                response._content = bytes(content)
+            answer.set_result(response)
+        except BaseException as exc:
+            answer.set_exception(exc)
 
     def _busy_wait(self, response: requests.Response, attempt: int) -> float:
         asked = retry_after(response)
@@ -172,7 +238,7 @@ class Server:
 
     def _answer(self, result: dict) -> Answer | Failure:
         if result["error"]:
-            return Failure(result["error"]["code"], result["error"]["message"])
+            return Failure(checked_code(result["error"]["code"]), text(result["error"]["message"], "an error message"))
         unknown = unknown_classes(result)
         if unknown:
             # The other photos' classes are known, and their keywords right: this one alone fails.
@@ -185,28 +251,31 @@ class Server:
                                  f"which is {'a custom model' if self.custom else 'built in'}")
             if p["wnid"] is None:
                 # A custom model's label: its names are the server's, it has no class index here.
-                self.label_names[p["label_id"]] = p["names"]
+                self.label_names[text(p["label_id"], "a label id")] = label_names(p["names"])
                 predictions.append(Prediction(rank=int(p["rank"]), index=-1, wnid=p["label_id"],
-                                              label=p["names"]["en"], score=float(p["score"])))
+                                              label=p["names"]["en"], score=probability(p["score"])))
             else:
                 # Names come from this package's class data, as they do locally, so a server
                 # whose admin renamed a class gives the same keywords as the engine here.
                 predictions.append(Prediction(rank=int(p["rank"]), index=synset(p["wnid"])["index"], wnid=p["wnid"],
-                                              label=label(p["wnid"], "en"), score=float(p["score"])))
+                                              label=label(p["wnid"], "en"), score=probability(p["score"])))
         return Answer(predictions, hedged(result["hedged"]))
 
 
 def stop_on_ctrl_c(server: Server) -> None:
-    """Ctrl-C reaches the main thread only, and an interrupted run first waits for the
-    pipeline's threads: the one waiting out the server is told to stop at once."""
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        return  # a background job, which Ctrl-C is not meant for
+    """Ctrl-C, and SIGTERM where the command handles it as Ctrl-C, reach the main thread
+    only, and an interrupted run first waits for the pipeline's threads: the one waiting
+    for the server is told to stop at once."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        # Not one that is ignored (Ctrl-C in a background job) or left to the system.
+        if callable(handler):
+            signal.signal(signum, partial(_stopping, server, handler))
 
-    def interrupted(signum, frame):
-        server.stop()
-        signal.default_int_handler(signum, frame)
 
-    signal.signal(signal.SIGINT, interrupted)
+def _stopping(server: Server, handler, signum: int, frame) -> None:
+    server.stop()
+    handler(signum, frame)
 
 
 def check_address(url: str) -> None:
@@ -234,11 +303,41 @@ def results_of(response: requests.Response, images: int) -> list:
     return results
 
 
+def checked_code(code) -> str:
+    if not isinstance(code, str) or not ERROR_CODE.fullmatch(code):
+        raise ValueError(f"an error code that is not one: {code!r:.80}")
+    return code
+
+
+def text(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} that is not a text: {value!r:.80}")
+    return value
+
+
+def label_names(names) -> dict[str, str]:
+    """A custom label's names by language, English at least: they become keywords."""
+    if not isinstance(names, dict) or not all(isinstance(n, str) for n in [*names, *names.values()]) \
+            or not names.get("en"):
+        raise ValueError(f"label names that are not texts by language, English among them: {names!r:.80}")
+    return names
+
+
+def probability(score) -> float:
+    """A score from 0 to 1. NaN, which JSON from Python may hold, would have the photo
+    lose the class without a word (no comparison holds), and infinity has --json write
+    what no JSON reader takes."""
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        raise ValueError(f"a score that is not a number from 0 to 1: {score!r:.80}")
+    return float(score)
+
+
 def unknown_classes(result: dict) -> list[str]:
     """The classes, and the hedged answer's node, that this package's class data lacks."""
     tree = hierarchy()
-    named = [p["wnid"] for p in result["predictions"] if p["wnid"] is not None and p["wnid"] not in tree.leaves]
-    if result["hedged"] is not None and result["hedged"]["wnid"] not in tree.position:
+    named = [p["wnid"] for p in result["predictions"]
+             if p["wnid"] is not None and text(p["wnid"], "a WordNet class") not in tree.leaves]
+    if result["hedged"] is not None and text(result["hedged"]["wnid"], "a WordNet class") not in tree.position:
         named.append(result["hedged"]["wnid"])
     return named
 
@@ -257,12 +356,12 @@ def hedged(answer: dict | None) -> Hedged | None:
         return None
     tree = hierarchy()
     node = tree.nodes[tree.position[answer["wnid"]]]
-    return Hedged(node.wnid, node.name, node.depth, float(answer["score"]), node.wnid in tree.leaves)
+    return Hedged(node.wnid, node.name, node.depth, probability(answer["score"]), node.wnid in tree.leaves)
 
 
 def error_code(response: requests.Response) -> str:
     try:
-        return response.json()["error"]["code"]
+        return checked_code(response.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):
         return f"http_{response.status_code}"
 

@@ -268,3 +268,133 @@ def test_a_built_in_model_answered_with_a_custom_label_stops_the_run(serve):
     server.describe_model()
     with pytest.raises(BackendRefused, match="cannot read: a label from lite0, which is built in"):
         server.classify(FILES)
+
+
+@pytest.fixture
+def serve_raw() -> Iterator[Callable[..., str]]:
+    """serve_raw(answer) -> the URL of a server that reads each request and hands
+    answer(method, path, connection) its socket, to write to as it likes."""
+    listeners = []
+
+    def start(answer: Callable[[str, str, socket.socket], None]) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def handle(connection: socket.socket) -> None:
+            with connection, connection.makefile("rb") as request:
+                method, path, _ = request.readline().decode().split(" ", 2)
+                length = 0
+                while (line := request.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    length = int(value) if name.lower() == "content-length" else length
+                request.read(length)
+                try:
+                    answer(method, path, connection)
+                except OSError:
+                    pass  # the client gave up on the answer
+
+        def accept() -> None:
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except OSError:
+                    return  # closed: the test is over
+                threading.Thread(target=handle, args=(connection,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+def a_byte_at_a_time(method: str, path: str, connection: socket.socket) -> None:
+    """A status line, then a header a byte every 0.1 s: each read gets something, long
+    before any read timeout. For 5 s, then it hangs up, so that a client that waited for
+    it all still ends."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(50):
+        connection.sendall(b"X")
+        time.sleep(0.1)
+
+
+def test_a_server_answering_a_byte_at_a_time_stopped_answering(serve_raw):
+    url = serve_raw(a_byte_at_a_time)
+    outcome, seconds = timed(lambda: pytest.raises(BackendRefused, client(url, timeout=(1, 0.5), unreachable_for=0.5)
+                                                   .classify, FILES))
+    assert str(outcome.value) == f"the server at {url} stopped answering: no answer in 0.5 s"
+    assert seconds < 2.5
+
+
+def test_a_models_list_sent_a_byte_at_a_time_is_said_within_seconds(serve_raw):
+    url = serve_raw(a_byte_at_a_time)
+    outcome, seconds = timed(lambda: pytest.raises(BackendRefused, client(url, timeout=(0.5, 60), reach_within=0.5)
+                                                   .describe_model))
+    assert str(outcome.value) == f"the server at {url} cannot be reached: no answer in 0.5 s"
+    assert seconds < 2.5
+
+
+def test_an_answer_that_never_ends_stops_the_run_before_it_fills_the_memory(serve_raw, library, capsys):
+    sent = []
+
+    def endless(method: str, path: str, connection: socket.socket) -> None:
+        if path == "/api/v1/models":
+            body = json.dumps(MODELS).encode()
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            return
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b" " * 2**20
+        for _ in range(256):  # 256 MB, and then an end, for a client that would read it all
+            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent.append(len(chunk))
+        connection.sendall(b"0\r\n\r\n")
+
+    url = serve_raw(endless)
+    assert cli.main(["tag", "--server", url, "--model", "lite0", str(library)]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        f"pyvision tag: the server at {url} sent more than 8 MB for {url}/api/v1/classify, more than any answer "
+        "of pyvision's: is it a pyvision server?; so far 0 tagged, 0 skipped, 0 failed")
+    assert sum(sent) < 64 * 2**20  # the rest was never read
+
+
+@pytest.mark.parametrize("reply, why", [
+    (as_json(200, {"results": [{"error": {"code": ["x"], "message": "m"}, "predictions": [], "hedged": None}] * 2}),
+     "an error code that is not one: ['x']"),
+    (as_json(200, {"results": [{"error": {"code": "x\x1b[2J", "message": "m"}, "predictions": [], "hedged": None}] * 2}),
+     "an error code that is not one: 'x\\x1b[2J'"),
+    (as_json(200, {"results": [{**result(), "predictions": [{**result()["predictions"][0], "score": float("inf")}]}] * 2}),
+     "a score that is not a number from 0 to 1: inf"),
+    (as_json(200, {"results": [{**result(), "predictions": [{**result()["predictions"][0], "score": float("nan")}]}] * 2}),
+     "a score that is not a number from 0 to 1: nan"),
+    (as_json(200, {"results": [{**result(), "predictions": [{**result()["predictions"][0], "score": "0.5"}]}] * 2}),
+     "a score that is not a number from 0 to 1: '0.5'"),
+    (as_json(200, {"results": [{**result(), "hedged": {"wnid": ESPRESSO, "score": 7}}] * 2}),
+     "a score that is not a number from 0 to 1: 7"),
+    (as_json(200, {"results": [{**result(), "predictions": [{**result()["predictions"][0], "wnid": ["n1"]}]}] * 2}),
+     "a WordNet class that is not a text: ['n1']"),
+])
+def test_a_malformed_answer_stops_tag_with_what_is_wrong(serve, library, capsys, reply, why):
+    url = serve(lambda path: as_json(200, MODELS) if path == "/api/v1/models" else reply)
+    assert cli.main(["tag", "--json", "--server", url, "--model", "lite0", str(library)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # no row with what the server sent
+    assert err.strip().endswith(f"pyvision tag: the server at {url} gave an answer pyvision cannot read: {why}; "
+                                "so far 0 tagged, 0 skipped, 0 failed")
+
+
+def test_a_custom_label_without_names_stops_the_run(serve):
+    models = [{"name": "shop", "description": "", "input_size": 224, "custom": True, "sha256": "0" * 64}]
+    label = {"rank": 1, "wnid": None, "label_id": "mug", "label": "mug", "names": {"en": ["mug"]}, "score": 0.9}
+    url = serve(lambda path: as_json(200, models) if path == "/api/v1/models" else
+                as_json(200, {"results": [{"predictions": [label], "hedged": None, "error": None}] * len(FILES)}))
+    server = Server(url, model="shop", top=3)
+    server.describe_model()
+    with pytest.raises(BackendRefused, match="cannot read: label names that are not texts by language"):
+        server.classify(FILES)
+
+
+def test_an_error_code_of_a_413_that_is_not_one_is_the_status(serve):
+    url = serve(in_turn(as_json(413, {"error": {"code": {"a": 1}, "message": "big"}})))
+    assert client(url).classify(FILES[:1]) == [Failure("http_413", "The file is over the server's upload limit.")]

@@ -97,11 +97,31 @@ def test_the_csv_file_is_private(library, tmp_path, existing):
     # It lists what each photo shows, private photos too.
     table = tmp_path / "tags.csv"
     if existing:
-        table.write_text("an earlier run's", encoding="utf-8")
+        table.write_text("path,status,model,wnids\r\nan earlier run's,tagged,lite0,\r\n", encoding="utf-8")
         table.chmod(0o644)
     assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
     assert stat.S_IMODE(table.stat().st_mode) == 0o600
     assert "an earlier run's" not in table.read_text(encoding="utf-8")
+
+
+def test_a_photo_named_as_the_csv_file_is_refused_and_kept(library, capsys):
+    # `pyvision tag --xmp --csv DIR/*.png`: the shell makes the first photo the table.
+    photo = library / "coffee.png"
+    original = photo.read_bytes()
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["tag", "--xmp", "--csv", str(photo), str(library / "2024" / "chelsea.png")])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err == (f"pyvision tag: --csv {photo}: a file that holds something other than a table "
+                                       "of pyvision's: name a new file (e.g. --csv tags.csv)\n")
+    assert photo.read_bytes() == original
+    assert not list(library.rglob("*.xmp"))  # refused before any photo was tagged
+
+
+def test_an_empty_csv_file_is_written(library, tmp_path):
+    table = tmp_path / "tags.csv"
+    table.touch()
+    assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
+    assert table.read_text(encoding="utf-8").startswith("path,status,model,")
 
 
 def test_a_file_name_cannot_drive_the_terminal_or_the_spreadsheet(library, tmp_path, capsys):
@@ -149,3 +169,14 @@ def test_a_file_name_that_is_not_utf8_is_written_to_the_csv_as_it_is(library, tm
     table = tmp_path / "tags.csv"
     assert cli.main(["tag", "--csv", str(table), str(library)]) == 0
     assert os.fsencode(library) + b"/caf\xe9.png," in table.read_bytes()
+
+
+@pytest.mark.parametrize("buffering", [1, -1], ids=["as-a-row-is-written", "as-it-is-closed"])
+def test_a_csv_file_on_a_full_disk_stops_the_run_with_a_message(library, tmp_path, capsys, monkeypatch, buffering):
+    table = tmp_path / "tags.csv"
+    # /dev/full: every write that reaches it fails with ENOSPC, as on a full disk.
+    monkeypatch.setattr(cli, "open_table", lambda path: open("/dev/full", "w", buffering=buffering, encoding="utf-8"))
+    assert cli.main(["tag", "--csv", str(table), str(library)]) == 1
+    so_far = "0 tagged" if buffering == 1 else "2 tagged"
+    assert capsys.readouterr().err.splitlines()[-1] == (f"pyvision tag: --csv {table} could not be written: "
+                                                        f"No space left on device; so far {so_far}, 0 skipped, 0 failed")
