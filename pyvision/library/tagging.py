@@ -19,7 +19,7 @@ from pyvision.engine.pipeline import BATCH_SIZE, UNREADABLE_FILE, Failure, pipel
 from pyvision.engine.results import Prediction
 
 from . import keywords, raw, xmp
-from .photos import Found
+from .photos import PHOTO_SUFFIXES, Found
 
 TAGGED, SKIPPED, FAILED = "tagged", "skipped", "failed"
 # A dry run's row for a photo it would have tagged: nothing was written.
@@ -126,15 +126,32 @@ def tag(photos: list[Path], options: Options, backend: Backend, found: dict[Path
 def _sidecars_shared(photos: list[Path], options: Options) -> dict[Path, str]:
     """With Lightroom's sidecar names, IMG_1.CR2 and IMG_1.JPG both name IMG_1.xmp: each
     would replace the other's keywords on every run. The sidecar is the RAW file's, as in
-    Lightroom (else the first photo's by name); the others map to why they are skipped."""
+    Lightroom (else the first photo's by name), whichever of them a run is given: the
+    photos beside each one count too. The others map to why they are skipped."""
     if not (options.xmp and options.basename):
         return {}
     sidecars = {photo: xmp.sidecar_path(photo, basename=True) for photo in photos}
-    owners: dict[Path, Path] = {}
-    for photo in sorted(photos, key=lambda photo: (not raw.is_raw(photo), str(photo))):
-        owners.setdefault(sidecars[photo], photo)
+    claims: dict[Path, set[Path]] = {}
+    folders: dict[Path, list[str]] = {}
+    for photo, sidecar in sidecars.items():
+        claims.setdefault(sidecar, set()).update([photo, *_photos_named_alike(photo, folders)])
+    owners = {sidecar: min(claim, key=lambda photo: (not raw.is_raw(photo), str(photo)))
+              for sidecar, claim in claims.items()}
     return {photo: f"its sidecar {sidecar.name} is {owners[sidecar].name}'s"
             for photo, sidecar in sidecars.items() if owners[sidecar] != photo}
+
+
+def _photos_named_alike(photo: Path, folders: dict[Path, list[str]]) -> list[Path]:
+    """The photos beside this one with its name and another suffix (IMG_1.CR2 for
+    IMG_1.JPG); ``folders`` keeps each folder's listing, read once."""
+    if photo.parent not in folders:
+        try:
+            folders[photo.parent] = os.listdir(photo.parent)
+        except OSError:
+            folders[photo.parent] = []
+    alike = (photo.parent / name for name in folders[photo.parent]
+             if not name.startswith(".") and name != photo.name and Path(name).stem == photo.stem)
+    return [path for path in alike if path.suffix.lower() in PHOTO_SUFFIXES and path.is_file()]
 
 
 def _tagged(photo: Path, answer: Answer, stamp: xmp.Stamp, options: Options, names: ClassNames,

@@ -41,6 +41,17 @@ def test_photos_sharing_a_lightroom_sidecar_tag_it_once_then_both_are_skipped(tm
     assert sidecar_times(tmp_path) == written
 
 
+def test_a_photo_tagged_alone_leaves_the_sidecar_it_shares_to_the_photo_beside_it(tmp_path, capsys):
+    # Lightroom's IMG_1.xmp is IMG_1.jpg's: so it stays when IMG_1.png is tagged by itself.
+    shutil.copy(SKIMAGE_DATA / "chelsea.png", tmp_path / "IMG_1.jpg")
+    shutil.copy(SKIMAGE_DATA / "coffee.png", tmp_path / "IMG_1.png")
+    assert cli.main(["tag", "--xmp", "--sidecar-name", "basename", str(tmp_path / "IMG_1.png")]) == 0
+    assert "IMG_1.png: skipped: its sidecar IMG_1.xmp is IMG_1.jpg's" in capsys.readouterr().err
+    assert not (tmp_path / "IMG_1.xmp").exists()
+    assert cli.main(["tag", "--xmp", "--sidecar-name", "basename", str(tmp_path / "IMG_1.jpg")]) == 0
+    assert "1 tagged" in capsys.readouterr().err and "espresso" not in (tmp_path / "IMG_1.xmp").read_text()
+
+
 def test_a_changed_photo_another_model_or_force_tag_again(library, capsys):
     assert cli.main(["tag", "--xmp", str(library)]) == 0
     shutil.copy(SKIMAGE_DATA / "rocket.jpg", library / "coffee.png")  # same name, another picture
