@@ -51,6 +51,8 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Compiled once: an XPath given as text is compiled again on each call, for every photo.
 _PYVISION_KEYWORDS = etree.XPath(".//pyvision:Keywords//rdf:li/text()", namespaces=NS)
+_PYVISION_PATHS = etree.XPath(".//pyvision:HierarchicalKeywords//rdf:li/text()", namespaces=NS)
+_PYVISION_PATHS_RECORDED = etree.XPath("boolean(.//pyvision:HierarchicalKeywords)", namespaces=NS)
 _PYVISION_ELEMENTS = etree.XPath(".//pyvision:*", namespaces=NS)
 
 
@@ -135,6 +137,10 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
     if rdf is None:
         raise SidecarError(f"{sidecar} has no rdf:RDF element.")
     before = set(_PYVISION_KEYWORDS(rdf))
+    if _PYVISION_PATHS_RECORDED(rdf) or not _PYVISION_ELEMENTS(rdf):
+        paths_before = set(_PYVISION_PATHS(rdf))
+    else:  # written by a pyvision that did not record its paths: every path in its tree was its own
+        paths_before = None
     _remove_pyvision_properties(rdf)
     description = rdf.find("rdf:Description", NS)
     if description is None:
@@ -152,15 +158,21 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
 
     paths = _list(rdf, description, "lr", "hierarchicalSubject")
     for li in paths.findall("rdf:li", NS):
-        if (li.text or "").startswith(ROOT + SEPARATOR):
+        pyvisions = (li.text in paths_before if paths_before is not None
+                     else (li.text or "").startswith(ROOT + SEPARATOR))
+        if pyvisions:
             paths.remove(li)
-    _add_items(paths, dict.fromkeys(hierarchy))
+    present = {li.text for li in paths.findall("rdf:li", NS)}
+    # A path the person put in pyvision's tree (a class they corrected) stays theirs, as a keyword does.
+    added_paths = [path for path in dict.fromkeys(hierarchy) if path not in present]
+    _add_items(paths, added_paths)
 
     recorded = [_element("pyvision", name, str(value)) for name, value in (
         ("Model", stamp.model), ("Settings", stamp.settings),
         ("SourceSize", stamp.source_size), ("SourceModified", stamp.source_modified_ns))]
     _insert(description, 0, recorded)
     _add_items(_new_bag(description, len(recorded), _name("pyvision", "Keywords")), added)
+    _add_items(_new_bag(description, len(recorded) + 1, _name("pyvision", "HierarchicalKeywords")), added_paths)
     for bag in (subjects, paths):
         if len(bag) == 0:
             bag.getparent().getparent().remove(bag.getparent())

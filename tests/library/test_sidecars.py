@@ -86,6 +86,31 @@ def test_a_keyword_the_person_had_stays_theirs(library):
     assert "espresso" in as_list(exiftool(sidecar)["coffee.png.xmp"]["XMP-dc:Subject"])
 
 
+def test_a_path_the_person_put_in_pyvisions_tree_stays_theirs(library):
+    """A class they corrected in digiKam, under pyvision's root: pyvision replaces only the
+    paths it wrote, as it does its keywords."""
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_text(PERSONS_SIDECAR.replace("<rdf:li>Places|Rome</rdf:li>", "<rdf:li>pyvision|cups|Granny's</rdf:li>"),
+                       encoding="utf-8")
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    assert cli.main(["tag", "--xmp", "--top", "2", "--min-score", "0", "--force", str(library / "coffee.png")]) == 0
+    paths = as_list(exiftool(sidecar)["coffee.png.xmp"]["XMP-lr:HierarchicalSubject"])
+    assert paths.count("pyvision|cups|Granny's") == 1
+    assert paths.count("pyvision|matter|food|beverage|coffee|espresso") == 1 and len(paths) == 3
+
+
+def test_the_paths_of_a_sidecar_written_before_paths_were_recorded_are_replaced(library):
+    sidecar = library / "coffee.png.xmp"
+    sidecar.write_text(PERSONS_SIDECAR.replace(
+        "<rdf:li>Places|Rome</rdf:li>", "<rdf:li>Places|Rome</rdf:li><rdf:li>pyvision|an|old|answer</rdf:li>").replace(
+        "<dc:subject>", '<pyvision:Model xmlns:pyvision="urn:pyvision:xmp:1.0/">lite0</pyvision:Model><dc:subject>'),
+        encoding="utf-8")
+    assert cli.main(["tag", "--xmp", str(library / "coffee.png")]) == 0
+    paths = as_list(exiftool(sidecar)["coffee.png.xmp"]["XMP-lr:HierarchicalSubject"])
+    assert "pyvision|an|old|answer" not in paths and "Places|Rome" in paths
+    assert "pyvision|matter|food|beverage|coffee|espresso" in paths
+
+
 def test_originals_are_never_changed(library):
     photos = [library / "coffee.png", library / "2024" / "chelsea.png"]
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in photos}
