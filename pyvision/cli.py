@@ -144,38 +144,48 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (`kill`, `timeout`, a shutdown), raised where Ctrl-C raises
-    KeyboardInterrupt: the run stops as it does then, each sidecar whole and no temporary
-    file left behind, and says what it did."""
+    """SIGTERM (`kill`, `timeout`, a shutdown) or SIGHUP (the terminal gone), raised where
+    Ctrl-C raises KeyboardInterrupt: the run stops as it does then, each sidecar whole and
+    no temporary file left behind, and says what it did."""
+
+    def __init__(self, signum: int):
+        super().__init__()
+        self.signum = signum
+
+
+STOPPING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
 def terminated_as_interrupted():
-    """SIGTERM raises Terminated while the block runs; the signal handlers (Ctrl-C's too,
-    which the block may change) are put back after it, SIGTERM's unless one came."""
-    before = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    """While the block runs, Ctrl-C, SIGTERM and SIGHUP stop it, once: after the first,
+    the others are ignored, as a second one (`kill` twice, Ctrl-C pressed again, systemd's
+    stop) would cut the first one's cleanup short and leave a temporary sidecar. The
+    handlers are put back after the block, unless one came: the program is then ending."""
+    before = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
+    came = []
 
-    def terminated(signum, frame):
-        # Once: a second signal, sent while the first one's cleanup runs (`kill` twice,
-        # systemd's stop), would cut it short and leave a temporary sidecar.
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise Terminated
+    def stopped(signum, frame):
+        for each in before:
+            signal.signal(each, signal.SIG_IGN)
+        came.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
 
-    if before[signal.SIGTERM] is signal.SIG_DFL:  # not one a parent chose to ignore
-        signal.signal(signal.SIGTERM, terminated)
+    for signum, handler in before.items():
+        # Not one a parent chose to ignore (Ctrl-C in a background job, nohup's SIGHUP).
+        if handler in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(signum, stopped)
     try:
         yield
     finally:
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
-            # Received: the program is ending, and a second one would end it before it says so.
-            del before[signal.SIGTERM]
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
+        if not came:
+            for signum, handler in before.items():
+                signal.signal(signum, handler)
 
 
 def interrupted_status(exc: KeyboardInterrupt) -> int:
     """The exit status of a program that the signal ended, as a shell reports it."""
-    return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
 
 
 def bounded(kind: type, low: float, high: float):
@@ -443,7 +453,7 @@ def not_a_table(info: os.stat_result) -> str | None:
 
 
 # How every table pyvision wrote begins, whatever columns later versions added after these.
-TABLE_BEGINS = ",".join(TABLE_COLUMNS[:3]).encode()
+TABLE_BEGINS = ",".join(TABLE_COLUMNS[:4]).encode()
 
 
 def not_pyvisions(fd: int) -> str | None:

@@ -76,6 +76,13 @@ def damaged_avif() -> bytes:
     return bytes(data)
 
 
+def avif_of_unknown_item() -> bytes:
+    """An AVIF whose one picture is of an item type no decoder knows: libheif refuses it as
+    soon as it is opened, with a RuntimeError."""
+    data = encode(Image.new("RGB", (64, 48), (200, 30, 30)), "AVIF")
+    return data.replace(b"av01", b"av0\x00", 1)
+
+
 def bad_files(photo: bytes) -> dict[str, tuple[bytes, str]]:
     """name -> (bytes, the error code its recognition must fail with)."""
     return {
@@ -175,6 +182,7 @@ def corpus() -> dict[str, tuple[bytes, str]]:
         "truncated.jpg": (_truncated_jpeg(), "corrupt_image"),
         "corrupt.png": (_corrupt_png(), "corrupt_image"),
         "damaged.avif": (damaged_avif(), "corrupt_image"),
+        "unknown-item.avif": (avif_of_unknown_item(), "corrupt_image"),
         "sliver-1x100000.png": (_png(Image.new("RGB", (1, 100_000), (200, 30, 30))), "image_too_small"),
         "png-with-html-appended.png": (encode(_solid(), "PNG") + b"<html><script>alert(1)</script></html>", "done"),
         "animated.gif": (_animation("GIF"), "done"),

@@ -93,6 +93,18 @@ def test_a_key_sent_twice_at_the_same_moment_answers_as_a_retry_and_leaves_no_fi
     assert [path.name for path in media.rglob("*") if path.is_file()] == [Recognition.objects.get().image.file.name.rsplit("/", 1)[-1]]
 
 
+def test_a_waiting_request_that_finds_the_key_on_saving_leaves_the_recognition_to_the_first(photo, media, monkeypatch):
+    """The first, sent without ?wait, queued it for the workers: the second, which would have
+    recognised its own upload while its client waits, has no claim on the first's."""
+    client = api_client("alice")
+    first = send(client, photo("chelsea.png"), "k")
+    monkeypatch.setattr("pyvision.api.views.earlier_recognition", lambda request, key, print_: None)
+    second = send(client, photo("chelsea.png"), "k", query="?wait=1")
+    assert second.status_code == 202 and second.json()["id"] == first.json()["id"]
+    assert Recognition.objects.get().status == Recognition.Status.QUEUED
+    assert [path for path in media.rglob("*") if path.is_file() and "thumbnail" in path.name] == []
+
+
 def test_a_key_from_an_anonymous_session_is_the_sessions(photo):
     browser = APIClient()
     browser.session.save()  # the session the site's first page gives

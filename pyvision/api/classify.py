@@ -1,7 +1,7 @@
 """POST /api/v1/classify: stateless recognition of up to 16 images, in the web process.
 
 Nothing is stored: no row, no file. Each image is decoded in the request's thread (or,
-for several, read all at once, then decoded on a small pool: Pillow releases the GIL),
+for several, read a few at a time, then decoded on a small pool: Pillow releases the GIL),
 then joins the model's adaptive batch, shared with every concurrent request of this process.
 """
 
@@ -36,11 +36,12 @@ from .views import EXAMPLE_DONE, body, from_base64, from_url, language
 RESULT_TIMEOUT_SECONDS = 30
 
 _decoders = ThreadPoolExecutor(max_workers=settings.CLASSIFY_ENGINE_THREADS, thread_name_prefix="classify-decode")
-# Images are read (downloaded, for a URL) on threads of their own, as many as the requests
-# of a process may ask for at once: a slow server named by one request holds one of these,
-# never a decoder that another request's images wait for.
-_readers = ThreadPoolExecutor(max_workers=settings.WEB_THREADS * settings.CLASSIFY_MAX_IMAGES,
-                              thread_name_prefix="classify-read")
+# Images are read (downloaded, for a URL) on threads of their own, READS_AT_ONCE for each
+# request a process serves at once: a slow server named by one request holds its own
+# reads, never a decoder that another request's images wait for. A few at a time, as their
+# bytes are held until decoded (16 photos of 20 MB would be 320 MB).
+READS_AT_ONCE = 4
+_readers = ThreadPoolExecutor(max_workers=settings.WEB_THREADS * READS_AT_ONCE, thread_name_prefix="classify-read")
 
 
 class ImageFailed(Exception):
@@ -127,10 +128,13 @@ class Classify(uploads.UploadLimits, APIView):
         if len(sources) == 1:
             prepared = [self._attempt(prepare, sources[0], model.classifier)]
         else:
-            datas = [f.result() for f in [_readers.submit(self._attempt, read, source) for source in sources]]
-            decoding = [data if isinstance(data, ImageFailed) else _decoders.submit(self._attempt, decoded, data, model.classifier)
-                        for data in datas]
-            prepared = [job if isinstance(job, ImageFailed) else job.result() for job in decoding]
+            prepared = []
+            for first in range(0, len(sources), READS_AT_ONCE):
+                reads = [_readers.submit(self._attempt, read, source) for source in sources[first:first + READS_AT_ONCE]]
+                decoding = [data if isinstance(data, ImageFailed) else
+                            _decoders.submit(self._attempt, decoded, data, model.classifier)
+                            for data in (f.result() for f in reads)]
+                prepared += [job if isinstance(job, ImageFailed) else job.result() for job in decoding]
         try:
             pending = [submitted(model, outcome) if isinstance(outcome, tuple) else outcome for outcome in prepared]
         except QueueFull:

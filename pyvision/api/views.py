@@ -188,16 +188,22 @@ class RecognitionList(uploads.UploadLimits, APIView):
                 started = inline.start(upload.read(), params.get("model") or settings.DEFAULT_MODEL, params["top_k"])
                 upload.seek(0)
             # One write transaction for the upload, its key and, for a browser without one yet, its session.
+            stored = []
+
+            def submit():
+                stored.append(pipeline.submit(upload, model=params.get("model"), top_k=params["top_k"],
+                                              claimed_by=inline.claimed_by() if here else "",
+                                              **access.owner_fields(request, cookie_less_by_address=True)))
+                return stored
+
             try:
-                recognition, = idempotency.save_once(request, key, print_, lambda: [pipeline.submit(
-                    upload, model=params.get("model"), top_k=params["top_k"],
-                    claimed_by=inline.claimed_by() if here else "",
-                    **access.owner_fields(request, cookie_less_by_address=True))])
+                recognition, = idempotency.save_once(request, key, print_, submit)
             except pipeline.OverLimit as refused:
                 raise errors.ApiError(refused.code, refused.message, retry_after=refused.retry_after) from None
             except idempotency.KeyReused as exc:  # by a request with the same key at the same moment
                 raise errors.ApiError(errors.IDEMPOTENCY_KEY_REUSED, str(exc)) from None
-            if here:
+            # Not when a request with the same key saved first: its recognition is not this one's to run.
+            if here and recognition.pk == stored[0].pk:
                 result = inline.run(recognition, started)
                 finished_here = result is not None
         try:

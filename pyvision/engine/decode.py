@@ -98,8 +98,8 @@ def declared_pixels(file) -> int | None:
                 with Image.open(file, formats=FORMATS) as image:
                     size = image.size
         return size[0] * size[1]
-    except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, struct.error):
-        return None
+    except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, struct.error, RuntimeError):
+        return None  # libheif and libavif: RuntimeError
     finally:
         file.seek(start)
 

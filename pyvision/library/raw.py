@@ -6,6 +6,13 @@ seconds. rawpy (LibRaw) is an optional extra: ``pip install -e ".[raw]"`` in the
 """
 
 import io
+import multiprocessing
+import os
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +69,70 @@ def _picture(bitmap: np.ndarray, *, max_pixels: int) -> Image.Image:
                                          f"{bitmap.dtype}).") from None
 
 
+# LibRaw trusts the sizes a file declares: a crafted DNG of 500 kB has it read past its
+# data and crash the process (a segmentation fault, the whole run lost). It runs in
+# processes of its own, whose crash fails that file alone.
+_libraw: ProcessPoolExecutor | None = None
+_libraw_lock = threading.Lock()
+
+
 def _extract(data: bytes) -> tuple[bytes | None, np.ndarray | None, int]:
+    # Twice: a file read when another one crashed LibRaw's process fails with it once.
+    for _ in range(2):
+        pool = _libraw_processes()
+        try:
+            outcome = pool.submit(_extract_here, data).result()
+        except BrokenProcessPool:
+            _replace_libraw_processes(pool)
+            continue
+        if isinstance(outcome, _Refused):
+            raise ImageError(outcome.code, outcome.message)
+        return outcome
+    raise ImageError(errors.CORRUPT_IMAGE, "The RAW file cannot be read (LibRaw crashed on it).")
+
+
+def _libraw_processes() -> ProcessPoolExecutor:
+    global _libraw
+    with _libraw_lock:
+        if _libraw is None:
+            # Started afresh, not forked: this process runs threads (decoding, onnxruntime).
+            _libraw = ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=_ignore_stop_signals)
+        return _libraw
+
+
+def _replace_libraw_processes(broken: ProcessPoolExecutor) -> None:
+    global _libraw
+    with _libraw_lock:
+        if _libraw is broken:
+            _libraw = None
+    broken.shutdown(wait=False)
+
+
+def _ignore_stop_signals() -> None:
+    """Ctrl-C reaches the whole process group: the run that started these processes
+    stops them, and says so; they say nothing."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """An ImageError as it crosses from LibRaw's process: one is made again from its
+    message alone, and ImageError also needs its code."""
+
+    code: str
+    message: str
+
+
+def _extract_here(data: bytes) -> tuple[bytes | None, np.ndarray | None, int] | _Refused:
+    try:
+        return _read_preview(data)
+    except ImageError as exc:
+        return _Refused(exc.code, exc.message)
+
+
+def _read_preview(data: bytes) -> tuple[bytes | None, np.ndarray | None, int]:
     try:
         import rawpy
     except ImportError:

@@ -52,7 +52,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # Compiled once: an XPath given as text is compiled again on each call, for every photo.
 _PYVISION_KEYWORDS = etree.XPath(".//pyvision:Keywords//rdf:li/text()", namespaces=NS)
 _PYVISION_PATHS = etree.XPath(".//pyvision:HierarchicalKeywords//rdf:li/text()", namespaces=NS)
-_PYVISION_PATHS_RECORDED = etree.XPath("boolean(.//pyvision:HierarchicalKeywords)", namespaces=NS)
+# Said by a text, not by the list of paths itself: exiftool drops an empty list when it
+# edits a sidecar, and the sidecar would then pass for one whose paths were not recorded.
+_PYVISION_PATHS_RECORDED = etree.XPath("boolean(.//pyvision:PathsRecorded)", namespaces=NS)
 _PYVISION_ELEMENTS = etree.XPath(".//pyvision:*", namespaces=NS)
 
 
@@ -169,7 +171,7 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
 
     recorded = [_element("pyvision", name, str(value)) for name, value in (
         ("Model", stamp.model), ("Settings", stamp.settings),
-        ("SourceSize", stamp.source_size), ("SourceModified", stamp.source_modified_ns))]
+        ("SourceSize", stamp.source_size), ("SourceModified", stamp.source_modified_ns), ("PathsRecorded", "True"))]
     _insert(description, 0, recorded)
     _add_items(_new_bag(description, len(recorded), _name("pyvision", "Keywords")), added)
     _add_items(_new_bag(description, len(recorded) + 1, _name("pyvision", "HierarchicalKeywords")), added_paths)

@@ -132,6 +132,9 @@ def submit_once(request, files, model: str, note: str) -> tuple[list[Recognition
         return recognitions
 
     recognitions = idempotency.save_once(request, key, print_, submit)
+    # Those this request stored: a request with the same key may have saved first.
+    saved = {recognition.pk for recognition in recognitions}
+    here = [recognition for recognition in here if recognition.pk in saved]
     if here:
         for recognition in here:
             inline.run(recognition)

@@ -86,3 +86,21 @@ def test_a_preview_over_the_pixel_limit_is_refused(tmp_path, preview):
         raw.preview((tmp_path / "IMG_0004.DNG").read_bytes(), max_pixels=100_000)
     assert refused.value.code == "too_many_pixels"
     assert refused.value.message == "The image is 600x400 pixels (240,000); the limit is 100,000 pixels."
+
+
+def test_a_dng_that_crashes_libraw_fails_alone_and_the_run_goes_on(tmp_path, capsys):
+    """Its preview declares 3000 x 3000 pixels and holds 256 x 192: LibRaw reads past the
+    data and crashes the process it runs in, which is not the run's."""
+    crafted = tmp_path / "crafted.DNG"
+    write_dng(crafted, data.coffee(), preview=data.coffee()[:192, :256])
+    with tifffile.TiffFile(crafted) as tif:
+        sizes = {tag.code: (tag.valueoffset, tag.dtype) for tag in tif.pages[0].tags.values() if tag.code in (256, 257, 278)}
+    patched = bytearray(crafted.read_bytes())
+    for offset, dtype in sizes.values():  # width, height, rows per strip
+        patched[offset:offset + (2 if dtype == 3 else 4)] = (3000).to_bytes(2 if dtype == 3 else 4, "little")
+    crafted.write_bytes(patched)
+    write_dng(tmp_path / "good.dng", data.coffee())
+    assert cli.main(["tag", "--xmp", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "crafted.DNG: error corrupt_image" in err and "1 tagged, 0 skipped, 1 failed" in err
+    assert ESPRESSO["en"] in as_list(exiftool(tmp_path / "good.dng.xmp")["good.dng.xmp"]["XMP-dc:Subject"])

@@ -27,10 +27,10 @@ def pyvision(*arguments: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
-def terminate(run: subprocess.Popen, times: int = 3) -> None:
+def stop(run: subprocess.Popen, signals: tuple[int, ...]) -> None:
     # `kill` twice, or systemd and a person at once: the second lands in the first's cleanup.
-    for _ in range(times):
-        run.send_signal(signal.SIGTERM)
+    for signum in signals:
+        run.send_signal(signum)
         time.sleep(0.002)
 
 
@@ -40,8 +40,17 @@ def catches_sigterm(pid: int) -> bool:
     return bool(caught & 1 << (signal.SIGTERM - 1))
 
 
-@pytest.mark.parametrize("after_photos", [None, 1, 7, 20, 33])
-def test_sigterm_stops_tag_as_ctrl_c_does_leaving_every_sidecar_whole(tmp_path, after_photos):
+SIGNALS = {
+    "sigterm-thrice": (signal.SIGTERM,) * 3,
+    "sigterm-then-ctrl-c": (signal.SIGTERM, signal.SIGINT, signal.SIGTERM),
+    "ctrl-c-twice": (signal.SIGINT, signal.SIGINT),
+    "sighup-twice": (signal.SIGHUP, signal.SIGHUP),
+}
+
+
+@pytest.mark.parametrize("signals", SIGNALS.values(), ids=SIGNALS.keys())
+@pytest.mark.parametrize("after_photos", [None, 7, 33])
+def test_a_signal_stops_tag_as_ctrl_c_does_leaving_every_sidecar_whole(tmp_path, after_photos, signals):
     folder = tmp_path / "photos"
     folder.mkdir()
     for n in range(48):
@@ -57,9 +66,9 @@ def test_sigterm_stops_tag_as_ctrl_c_does_leaving_every_sidecar_whole(tmp_path, 
     else:
         for _ in range(after_photos):
             assert run.stdout.readline().strip()
-    terminate(run)
+    stop(run, signals)
     out, err = run.communicate(timeout=30)
-    assert run.returncode == 128 + signal.SIGTERM
+    assert run.returncode == 128 + signals[0]
     assert "pyvision tag: interrupted" in err and "Traceback" not in err
     assert [path.name for path in folder.iterdir() if path.name.startswith(".")] == []  # no temporary sidecar
     sidecars = list(folder.glob("*.xmp"))
