@@ -7,11 +7,22 @@ ms between tries. Every API request counts its rate limit here, and at 8 concurr
 requests those sleeps took 1.3 ms a request.
 """
 
+import functools
 import threading
 
 from diskcache import DjangoCache
 
 _writing = threading.Lock()
+
+
+def _in_turn(write):
+    """The cache's method ``write``, taking this process's turn to write."""
+    @functools.wraps(write)
+    def in_turn(self, *args, **kwargs):
+        with _writing:
+            return write(self, *args, **kwargs)
+
+    return in_turn
 
 
 class DiskCache(DjangoCache):
@@ -23,26 +34,9 @@ class DiskCache(DjangoCache):
 
     # The writes a request makes (decr is an incr). Reads need no turn while the cache keeps
     # diskcache's default eviction and no statistics: with either, get would write too.
-    def add(self, *args, **kwargs):
-        with _writing:
-            return super().add(*args, **kwargs)
-
-    def set(self, *args, **kwargs):
-        with _writing:
-            return super().set(*args, **kwargs)
-
-    def incr(self, *args, **kwargs):
-        with _writing:
-            return super().incr(*args, **kwargs)
-
-    def touch(self, *args, **kwargs):
-        with _writing:
-            return super().touch(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        with _writing:
-            return super().delete(*args, **kwargs)
-
-    def pop(self, *args, **kwargs):
-        with _writing:
-            return super().pop(*args, **kwargs)
+    add = _in_turn(DjangoCache.add)
+    set = _in_turn(DjangoCache.set)
+    incr = _in_turn(DjangoCache.incr)
+    touch = _in_turn(DjangoCache.touch)
+    delete = _in_turn(DjangoCache.delete)
+    pop = _in_turn(DjangoCache.pop)
