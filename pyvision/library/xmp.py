@@ -138,11 +138,11 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
     rdf = tree.getroot() if tree.getroot().tag == _name("rdf", "RDF") else tree.find(".//rdf:RDF", NS)
     if rdf is None:
         raise SidecarError(f"{sidecar} has no rdf:RDF element.")
-    before = set(_PYVISION_KEYWORDS(rdf))
+    keyword_was_pyvisions = set(_PYVISION_KEYWORDS(rdf)).__contains__
     if _PYVISION_PATHS_RECORDED(rdf) or not _PYVISION_ELEMENTS(rdf):
-        paths_before = set(_PYVISION_PATHS(rdf))
+        path_was_pyvisions = set(_PYVISION_PATHS(rdf)).__contains__
     else:  # written by a pyvision that did not record its paths: every path in its tree was its own
-        paths_before = None
+        path_was_pyvisions = _in_pyvisions_tree
     _remove_pyvision_properties(rdf)
     description = rdf.find("rdf:Description", NS)
     if description is None:
@@ -150,24 +150,9 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
         _insert(rdf, len(rdf), [description])
 
     subjects = _list(rdf, description, "dc", "subject")
-    for li in subjects.findall("rdf:li", NS):
-        if li.text in before:
-            subjects.remove(li)
-    present = {li.text for li in subjects.findall("rdf:li", NS)}
-    # A keyword the person already has stays theirs: pyvision neither repeats nor owns it.
-    added = [k for k in dict.fromkeys(keywords) if k not in present]
-    _add_items(subjects, added)
-
+    added = _put_in(subjects, keywords, keyword_was_pyvisions)
     paths = _list(rdf, description, "lr", "hierarchicalSubject")
-    for li in paths.findall("rdf:li", NS):
-        pyvisions = (li.text in paths_before if paths_before is not None
-                     else (li.text or "").startswith(ROOT + SEPARATOR))
-        if pyvisions:
-            paths.remove(li)
-    present = {li.text for li in paths.findall("rdf:li", NS)}
-    # A path the person put in pyvision's tree (a class they corrected) stays theirs, as a keyword does.
-    added_paths = [path for path in dict.fromkeys(hierarchy) if path not in present]
-    _add_items(paths, added_paths)
+    added_paths = _put_in(paths, hierarchy, path_was_pyvisions)
 
     recorded = [_element("pyvision", name, str(value)) for name, value in (
         ("Model", stamp.model), ("Settings", stamp.settings),
@@ -183,6 +168,24 @@ def _write(sidecar: Path, folder: int, keywords: list[str], hierarchy: list[str]
     if len(written) > _LARGEST_SIDECAR:
         raise SidecarError(f"{sidecar} would be larger than {_LARGEST_SIDECAR // 2**20} MB, which no sidecar is.")
     _replace(sidecar, folder, written, old or photo, new=old is None)
+
+
+def _put_in(items: etree._Element, values: list[str], was_pyvisions) -> list[str]:
+    """pyvision's ``values`` in a list (dc:subject, lr:hierarchicalSubject), in place of the
+    items it wrote before. One the person already has (a keyword, or a path they put in
+    pyvision's tree, a class they corrected) stays theirs: pyvision neither repeats nor
+    owns it. Returns the values added."""
+    for li in items.findall("rdf:li", NS):
+        if was_pyvisions(li.text):
+            items.remove(li)
+    present = {li.text for li in items.findall("rdf:li", NS)}
+    added = [value for value in dict.fromkeys(values) if value not in present]
+    _add_items(items, added)
+    return added
+
+
+def _in_pyvisions_tree(path: str | None) -> bool:
+    return (path or "").startswith(ROOT + SEPARATOR)
 
 
 def _read(sidecar: Path, *, folder: int | None = None) -> tuple[bytes, os.stat_result]:
