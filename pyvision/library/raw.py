@@ -37,21 +37,26 @@ def is_raw(path: Path) -> bool:
 
 def preview(data: bytes, *, max_pixels: int, draft_size: tuple[int, int] | None = None) -> Image.Image:
     """The embedded preview of a RAW file's bytes, upright, in RGB; raises ImageError."""
-    jpeg, bitmap, flip = _extract(data)
-    image = decode(jpeg, max_pixels=max_pixels, draft_size=draft_size) if jpeg is not None \
-        else _picture(bitmap, max_pixels=max_pixels)
-    return image.transpose(_UPRIGHT[flip]) if flip in _UPRIGHT else image
+    return _upright(*_extract(data), max_pixels=max_pixels, draft_size=draft_size)
 
 
 def preview_file(data: bytes, *, max_pixels: int) -> bytes:
     """The preview as a file a server decodes: the camera's own JPEG when it needs no
     turning, else a lossless PNG of the upright picture."""
-    jpeg, _, flip = _extract(data)
+    jpeg, bitmap, flip = _extract(data)
     if jpeg is not None and flip not in _UPRIGHT:
         return jpeg
     out = io.BytesIO()
-    preview(data, max_pixels=max_pixels).save(out, "PNG", compress_level=1)
+    _upright(jpeg, bitmap, flip, max_pixels=max_pixels).save(out, "PNG", compress_level=1)
     return out.getvalue()
+
+
+def _upright(jpeg: bytes | None, bitmap: np.ndarray | None, flip: int, *, max_pixels: int,
+             draft_size: tuple[int, int] | None = None) -> Image.Image:
+    """An extracted preview, the camera's JPEG or LibRaw's pixels, as an upright RGB picture."""
+    image = decode(jpeg, max_pixels=max_pixels, draft_size=draft_size) if jpeg is not None \
+        else _picture(bitmap, max_pixels=max_pixels)
+    return image.transpose(_UPRIGHT[flip]) if flip in _UPRIGHT else image
 
 
 def _picture(bitmap: np.ndarray, *, max_pixels: int) -> Image.Image:
