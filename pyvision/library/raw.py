@@ -82,28 +82,34 @@ _libraw_lock = threading.Lock()
 
 
 def _extract(data: bytes) -> tuple[bytes | None, np.ndarray | None, int]:
-    # Twice: a file read when another one crashed LibRaw's process fails with it once.
-    for _ in range(2):
-        pool = _libraw_processes()
-        try:
-            outcome = pool.submit(_extract_here, data).result()
-        except BrokenProcessPool:
-            _replace_libraw_processes(pool)
-            continue
-        if isinstance(outcome, _Refused):
-            raise ImageError(outcome.code, outcome.message)
-        return outcome
-    raise ImageError(errors.CORRUPT_IMAGE, "The RAW file cannot be read (LibRaw crashed on it).")
+    pool = _libraw_processes()
+    try:
+        outcome = pool.submit(_extract_here, data).result()
+    except BrokenProcessPool:
+        _replace_libraw_processes(pool)
+        # Again, alone: the crash may have been that of another file read at the same moment.
+        with _new_libraw_processes(1) as alone:
+            try:
+                outcome = alone.submit(_extract_here, data).result()
+            except BrokenProcessPool:
+                raise ImageError(errors.CORRUPT_IMAGE, "The RAW file cannot be read (LibRaw crashed on it).") from None
+    if isinstance(outcome, _Refused):
+        raise ImageError(outcome.code, outcome.message)
+    return outcome
 
 
 def _libraw_processes() -> ProcessPoolExecutor:
     global _libraw
     with _libraw_lock:
         if _libraw is None:
-            # Started afresh, not forked: this process runs threads (decoding, onnxruntime).
-            _libraw = ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_ignore_stop_signals)
+            _libraw = _new_libraw_processes(os.cpu_count() or 1)
         return _libraw
+
+
+def _new_libraw_processes(count: int) -> ProcessPoolExecutor:
+    # Started afresh, not forked: this process runs threads (decoding, onnxruntime).
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_stop_signals)
 
 
 def _replace_libraw_processes(broken: ProcessPoolExecutor) -> None:
